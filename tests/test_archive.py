@@ -1,0 +1,799 @@
+"""The archive: schema and migrations, versioning rules, removals, locking, issues, search."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from unpog_crawler.archive import (
+    COLUMN_DOCS,
+    KNOWN_MIGRATIONS,
+    MIGRATION_SET,
+    TABLE_DOCS,
+    Archive,
+    ArchiveError,
+    ArchiveLocked,
+    ArchiveUnavailable,
+    NewerSchema,
+    NotAnArchive,
+    content_hash,
+    utc_now,
+)
+from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord, Attachment
+
+T0 = "2024-05-01T09:00:00+00:00"
+T1 = "2024-05-02T09:00:00+00:00"
+T2 = "2024-05-03T09:00:00+00:00"
+T3 = "2024-05-04T09:00:00+00:00"
+SPIDER = "quarterly"
+
+
+def make_record(sn: int | str = 72, **overrides) -> ArticleRecord:
+    fields = {
+        "url": f"/page/sub4_3_view.asp?sn={sn}",
+        "fetched_url": f"https://unpog.org/page/sub4_3_view.asp?sn={sn}",
+        "source_id": str(sn),
+        "section": "quarterly",
+        "kind": "article",
+        "title": f"Capacity Development Workshop {sn}",
+        "body_text": "UNPOG held a workshop on digital government.\n\nParticipants met.",
+        "body_html": "<p>UNPOG held a workshop on digital government.</p><p>Participants met.</p>",
+        "event_start": "2018-10-24",
+        "event_end": "2018-10-26",
+        "event_place": "Incheon, Republic of Korea",
+        "authors": ("KIM Min-su", "Programme Officer"),
+        "footnotes": ("[1] United Nations, E-Government Survey 2018.",),
+        "images": (f"https://unpog.org/upload/quarterly/{sn}.jpg",),
+        "attachments": (Attachment(f"https://unpog.org/page/download.asp?sn={sn}", "Report"),),
+        "issue": None,
+        "page_sha256": "a" * 64,
+        "encoding": "utf-8",
+        "parser_notes": ("title:share-box",),
+    }
+    fields.update(overrides)
+    return ArticleRecord(**fields)
+
+
+def open_crawl(archive: Archive, at: str = T0, spider: str = SPIDER) -> int:
+    return archive.start_crawl(spider, "https://unpog.org", at, {"DOWNLOAD_DELAY": 0})
+
+
+def finish(archive: Archive, crawl_id: int, at: str, status="finished", complete=True) -> dict:
+    return archive.finish_crawl(crawl_id, status=status, complete=complete, finished_at=at)
+
+
+def counts(archive: Archive, crawl_id: int) -> dict:
+    row = archive.crawl(crawl_id)
+    names = ("articles_seen", "new", "changed", "unchanged", "removed", "restored")
+    return {name: row[name] for name in names if row[name]}
+
+
+def table_count(archive: Archive, table: str) -> int:
+    return archive.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def changes(archive: Archive) -> list[tuple]:
+    return archive.db.execute(
+        "SELECT crawl_id, article_id, kind, from_version, to_version, changed_fields, reason "
+        "FROM changes ORDER BY id"
+    ).fetchall()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "archive" / "unpog.db"
+
+
+@pytest.fixture
+def archive(db_path: Path):
+    archive = Archive(db_path)
+    with archive.lock():
+        yield archive
+    archive.close()
+
+
+# --- Opening, schema and migrations ---------------------------------------------------------
+
+
+def test_open_creates_directories_and_sets_wal_busy_timeout_foreign_keys(db_path):
+    with Archive(db_path) as archive:
+        assert archive.path == db_path
+        assert db_path.is_file()
+        assert archive.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert archive.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert archive.db.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_migrations_run_once_and_are_idempotent(db_path):
+    with Archive(db_path) as archive:
+        schema = archive.db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        applied = archive.db.execute(
+            "SELECT migration_set, name FROM _sqlite_migrations ORDER BY id"
+        ).fetchall()
+    assert applied == [(MIGRATION_SET, name) for name in KNOWN_MIGRATIONS]
+    for _ in range(2):
+        with Archive(db_path, create=False) as archive:
+            again = archive.db.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+            assert again == schema
+            assert table_count(archive, "_sqlite_migrations") == len(KNOWN_MIGRATIONS)
+
+
+def test_schema_has_tables_view_indexes_and_fts(archive):
+    db = archive.db
+    assert {"crawls", "articles", "versions", "changes", "crawl_problems", "versions_fts"} <= set(
+        db.table_names()
+    )
+    assert "issues" in db.view_names()
+    indexed = {
+        tuple(index.columns) for table in db.tables for index in table.indexes if table.indexes
+    }
+    for columns in [
+        ("status", "section"),
+        ("article_id", "version"),
+        ("captured_at",),
+        ("crawl_id",),
+        ("article_id",),
+        ("spider", "status"),
+        ("url",),
+    ]:
+        assert columns in indexed, columns
+    unique = {tuple(i.columns) for i in db["versions"].indexes if i.unique}
+    assert ("article_id", "version") in unique
+    fks = {(fk.table, fk.column, fk.other_table) for t in db.tables for fk in t.foreign_keys}
+    assert {
+        ("versions", "article_id", "articles"),
+        ("versions", "crawl_id", "crawls"),
+        ("changes", "article_id", "articles"),
+        ("changes", "crawl_id", "crawls"),
+        ("crawl_problems", "crawl_id", "crawls"),
+    } <= fks
+
+
+def test_foreign_keys_are_enforced(archive):
+    crawl_id = open_crawl(archive)
+    with pytest.raises(sqlite3.IntegrityError):
+        archive.db.execute(
+            "INSERT INTO changes (crawl_id, article_id, kind, at) VALUES (?, 999, 'new', ?)",
+            [crawl_id, T0],
+        )
+
+
+def test_column_docs_describe_every_column_and_nothing_else(archive):
+    db = archive.db
+    documented = set(TABLE_DOCS)
+    actual = {"crawls", "articles", "versions", "changes", "crawl_problems", "issues"}
+    assert documented == actual
+    for name in actual:
+        columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
+        assert set(COLUMN_DOCS[name]) == set(columns), name
+        assert all(COLUMN_DOCS[name].values())
+
+
+def test_versions_keep_every_record_field_but_parser_notes(archive):
+    columns = {row[1] for row in archive.db.execute("PRAGMA table_info(versions)")}
+    record_fields = {f.name for f in dataclasses.fields(ArticleRecord)} - {"parser_notes"}
+    assert record_fields <= columns
+    assert "parser_notes" not in columns
+
+
+def test_newer_schema_is_refused(db_path):
+    with Archive(db_path) as archive:
+        archive.db["_sqlite_migrations"].insert(
+            {"migration_set": MIGRATION_SET, "name": "9999_from_the_future", "applied_at": T0}
+        )
+    with pytest.raises(NewerSchema, match="upgrade unpog-crawler"):
+        Archive(db_path)
+
+
+def test_non_archive_sqlite_file_is_refused_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    conn.execute("INSERT INTO notes (text) VALUES ('keep me')")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(NotAnArchive, match="not an unpog-crawler archive"):
+        Archive(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_text_file_is_refused_untouched(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"Welcome Note\nnot a database at all\n" * 200)
+    before = path.read_bytes()
+    with pytest.raises(NotAnArchive, match="not a SQLite file"):
+        Archive(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_corrupt_archive_is_unavailable(tmp_path):
+    path = tmp_path / "broken.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    before = path.read_bytes()
+    with pytest.raises(ArchiveUnavailable, match="corrupt"):
+        Archive(path)
+    assert path.read_bytes() == before
+
+
+def test_missing_directory_or_file_without_create(tmp_path):
+    with pytest.raises(ArchiveUnavailable, match="does not exist"):
+        Archive(tmp_path / "missing" / "unpog.db", create=False)
+    assert not (tmp_path / "missing").exists()
+    with pytest.raises(ArchiveUnavailable, match="no archive at"):
+        Archive(tmp_path / "unpog.db", create=False)
+    assert not (tmp_path / "unpog.db").exists()
+
+
+def test_directory_as_archive_path_is_unavailable(tmp_path):
+    with pytest.raises(ArchiveUnavailable, match="not a file"):
+        Archive(tmp_path)
+
+
+def test_utc_now_is_utc_iso():
+    assert utc_now().endswith("+00:00")
+    assert utc_now()[10] == "T"
+
+
+# --- Versioning rules ------------------------------------------------------------------------
+
+
+def test_new_article_writes_article_version_and_change(archive):
+    crawl_id = open_crawl(archive)
+    record = make_record(72, issue="2019-Q1")
+    assert archive.record_article(crawl_id, record, T0, SPIDER) == "new"
+    article = archive.article(record.url)
+    assert article["status"] == "live"
+    assert article["current_version"] == 1
+    assert article["first_seen"] == article["last_seen"] == T0
+    assert article["last_seen_crawl_id"] == crawl_id
+    assert article["spider"] == SPIDER
+    (version,) = archive.versions(article["id"])
+    assert version["version"] == 1
+    assert version["crawl_id"] == crawl_id
+    assert version["captured_at"] == T0
+    assert version["content_hash"] == content_hash(record)
+    assert json.loads(version["changed_fields"]) == []
+    # A version row is readable on its own: every record field is there.
+    assert version["body_html"] == record.body_html
+    assert version["fetched_url"] == record.fetched_url
+    assert version["issue"] == "2019-Q1"
+    assert json.loads(version["authors"]) == list(record.authors)
+    assert json.loads(version["attachments"]) == [
+        {"url": "https://unpog.org/page/download.asp?sn=72", "name": "Report"}
+    ]
+    assert changes(archive) == [(crawl_id, article["id"], "new", None, 1, "[]", None)]
+    assert counts(archive, crawl_id) == {"articles_seen": 1, "new": 1}
+
+
+def test_same_content_is_unchanged(archive):
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    assert archive.record_article(second, make_record(), T1, SPIDER) == "unchanged"
+    article = archive.article(make_record().url)
+    assert (article["current_version"], article["first_seen"], article["last_seen"]) == (1, T0, T1)
+    assert article["last_seen_crawl_id"] == second
+    assert table_count(archive, "versions") == 1
+    assert len(changes(archive)) == 1
+    assert counts(archive, second) == {"articles_seen": 1, "unchanged": 1}
+
+
+CHANGED_VALUES = {
+    "title": "Capacity Development Workshop (revised)",
+    "kind": "welcome_note",
+    "event_start": "2018-10-25",
+    "event_end": "2018-10-27",
+    "event_place": "Seoul, Republic of Korea",
+    "authors": ("KIM Min-su", "Senior Programme Officer"),
+    "body_text": "UNPOG held a workshop on digital government.\n\nParticipants met twice.",
+    "footnotes": ("[1] United Nations, E-Government Survey 2020.",),
+    "images": ("https://unpog.org/upload/quarterly/other.jpg",),
+    "attachments": (Attachment("https://unpog.org/page/download.asp?sn=72", "Final report"),),
+    "issue": "2018-Q4",
+}
+
+
+def test_changed_values_cover_every_content_field():
+    assert set(CHANGED_VALUES) == set(CONTENT_FIELDS)
+
+
+@pytest.mark.parametrize("field", sorted(CHANGED_VALUES))
+def test_changed_fields_name_exactly_the_changed_field(archive, field):
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    changed = make_record(**{field: CHANGED_VALUES[field]})
+    assert archive.record_article(second, changed, T1, SPIDER) == "changed"
+    article = archive.article(changed.url)
+    assert article["current_version"] == 2
+    assert (article["title"], article["kind"]) == (changed.title, changed.kind)
+    assert article["last_seen"] == T1
+    v1, v2 = archive.versions(article["id"])
+    assert v2["version"] == 2
+    assert v2["crawl_id"] == second
+    assert json.loads(v2["changed_fields"]) == [field]
+    assert v2["content_hash"] == content_hash(changed) != v1["content_hash"]
+    assert changes(archive)[-1] == (second, article["id"], "changed", 1, 2, f'["{field}"]', None)
+    assert counts(archive, second) == {"articles_seen": 1, "changed": 1}
+
+
+def test_several_changed_fields_in_content_field_order(archive):
+    crawl_id = open_crawl(archive)
+    archive.record_article(crawl_id, make_record(), T0, SPIDER)
+    changed = make_record(body_text="New text.", title="New title")
+    archive.record_article(crawl_id, changed, T1, SPIDER)
+    (v2,) = [v for v in archive.versions(archive.article(changed.url)["id"]) if v["version"] == 2]
+    assert json.loads(v2["changed_fields"]) == ["title", "body_text"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"body_html": "<div><p>UNPOG held a workshop on digital government.</p></div>"},
+        {"page_sha256": "b" * 64},
+        {"encoding": "cp949"},
+        {"fetched_url": "http://unpog.gabia.io/page/sub4_3_view.asp?sn=72&page=2"},
+        {"parser_notes": ("title:heading",)},
+        {
+            "fetched_url": "http://www.unpog.org:8080/page/sub4_3_view.asp?sn=72",
+            "images": ("http://www.unpog.org:8080/upload/quarterly/72.jpg",),
+            "attachments": (
+                Attachment("http://www.unpog.org:8080/page/download.asp?sn=72", "Report"),
+            ),
+        },
+        {
+            "fetched_url": "http://unpog.gabia.io/page/sub4_3_view.asp?sn=72",
+            "images": ("/upload/quarterly/72.jpg",),
+            "attachments": (Attachment("download.asp?sn=72", "Report"),),
+        },
+    ],
+    ids=["body_html", "page_sha256", "encoding", "mirror", "notes", "port", "relative"],
+)
+def test_markup_and_provenance_differences_are_unchanged(archive, overrides):
+    crawl_id = open_crawl(archive)
+    original = make_record()
+    archive.record_article(crawl_id, original, T0, SPIDER)
+    variant = make_record(**overrides)
+    assert content_hash(variant) == content_hash(original)
+    assert archive.record_article(crawl_id, variant, T1, SPIDER) == "unchanged"
+    assert table_count(archive, "versions") == 1
+
+
+def test_content_hash_depends_on_content_and_link_paths():
+    record = make_record()
+    assert content_hash(record) == content_hash(make_record())
+    assert len(content_hash(record)) == 64
+    assert content_hash(record) != content_hash(make_record(body_text="Other."))
+    other_image = ("https://unpog.org/upload/quarterly/73.jpg",)
+    assert content_hash(record) != content_hash(make_record(images=other_image))
+    # An image on another site is not ours: its host is part of its identity.
+    elsewhere = make_record(images=("https://cdn.example.org/upload/quarterly/72.jpg",))
+    moved = make_record(images=("https://cdn.example.net/upload/quarterly/72.jpg",))
+    assert content_hash(elsewhere) != content_hash(moved)
+    reordered = make_record(authors=tuple(reversed(record.authors)))
+    assert content_hash(record) != content_hash(reordered)
+
+
+def test_changed_hash_rule_alone_does_not_create_a_version(archive):
+    # Hashes stored under an older link-identity rule: the content itself decides.
+    crawl_id = open_crawl(archive)
+    archive.record_article(crawl_id, make_record(), T0, SPIDER)
+    archive.db.execute("UPDATE versions SET content_hash = 'stale'")
+    assert archive.record_article(crawl_id, make_record(), T1, SPIDER) == "unchanged"
+    assert table_count(archive, "versions") == 1
+
+
+def removed_then_seen(archive: Archive, record: ArticleRecord) -> tuple[int, int]:
+    """Archive make_record(), let a complete crawl remove it, then open a third crawl."""
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    finish(archive, second, T1)
+    assert archive.article(record.url)["status"] == "removed"
+    return second, open_crawl(archive, T2)
+
+
+def test_removed_article_seen_again_with_same_content_is_restored(archive):
+    record = make_record()
+    _, third = removed_then_seen(archive, record)
+    assert archive.record_article(third, record, T2, SPIDER) == "restored"
+    article = archive.article(record.url)
+    assert (article["status"], article["current_version"]) == ("live", 1)
+    assert article["last_seen_crawl_id"] == third
+    assert table_count(archive, "versions") == 1
+    assert changes(archive)[-1] == (third, article["id"], "restored", 1, 1, "[]", None)
+    assert counts(archive, third) == {"articles_seen": 1, "restored": 1}
+
+
+def test_removed_article_seen_again_with_new_content_is_restored_with_diff(archive):
+    record = make_record()
+    _, third = removed_then_seen(archive, record)
+    changed = make_record(body_text="Reposted text.")
+    assert archive.record_article(third, changed, T2, SPIDER) == "restored"
+    article = archive.article(record.url)
+    assert (article["status"], article["current_version"]) == ("live", 2)
+    assert changes(archive)[-1] == (third, article["id"], "restored", 1, 2, '["body_text"]', None)
+    assert counts(archive, third) == {"articles_seen": 1, "restored": 1}
+
+
+# --- Removals --------------------------------------------------------------------------------
+
+
+def two_crawls(archive: Archive, status: str, complete: bool) -> tuple[int, dict]:
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(72), T0, SPIDER)
+    archive.record_article(first, make_record(77), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    archive.record_article(second, make_record(77), T1, SPIDER)
+    return second, finish(archive, second, T2, status=status, complete=complete)
+
+
+def test_complete_finished_crawl_removes_unseen_articles(archive):
+    second, row = two_crawls(archive, "finished", True)
+    assert (row["status"], row["complete"], row["finished_at"]) == ("finished", 1, T2)
+    assert row["removed"] == 1
+    assert archive.article(make_record(72).url)["status"] == "removed"
+    assert archive.article(make_record(77).url)["status"] == "live"
+    article_id = archive.article(make_record(72).url)["id"]
+    assert changes(archive)[-1] == (
+        second,
+        article_id,
+        "removed",
+        1,
+        None,
+        "[]",
+        f"not listed by complete crawl {second}",
+    )
+
+
+@pytest.mark.parametrize(
+    "status, complete",
+    [("finished", False), ("failed", True), ("failed", False), ("interrupted", True)],
+)
+def test_no_removal_unless_finished_and_complete(archive, status, complete):
+    _, row = two_crawls(archive, status, complete)
+    assert row["status"] == status
+    assert row["removed"] == 0
+    assert archive.article(make_record(72).url)["status"] == "live"
+    assert [c[2] for c in changes(archive)] == ["new", "new"]
+
+
+def test_removal_is_scoped_to_the_crawls_spider(archive):
+    first = open_crawl(archive, T0, spider="quarterly")
+    archive.record_article(first, make_record(72), T0, "quarterly")
+    finish(archive, first, T0)
+    other = open_crawl(archive, T0, spider="theme")
+    theme = make_record(5, url="/page/sub3_1_view.asp?BoardID=0004&sn=5", section="theme")
+    archive.record_article(other, theme, T0, "theme")
+    finish(archive, other, T0)
+    second = open_crawl(archive, T1, spider="quarterly")
+    row = finish(archive, second, T1)
+    assert row["removed"] == 1
+    assert archive.article(make_record(72).url)["status"] == "removed"
+    assert archive.article(theme.url)["status"] == "live"
+
+
+def test_listed_but_not_fetched_article_is_not_removed(archive):
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(72), T0, SPIDER)
+    archive.record_article(first, make_record(77), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    archive.record_listed(second, make_record(72).url)
+    archive.record_listed(second, "/page/sub4_3_view.asp?sn=999")  # not archived: no-op
+    archive.record_problem(second, make_record(72).fetched_url, "error", "HTTP 503", T1)
+    row = finish(archive, second, T1)
+    assert archive.article(make_record(72).url)["last_listed_crawl_id"] == second
+    assert archive.article(make_record(72).url)["status"] == "live"
+    assert archive.article(make_record(77).url)["status"] == "removed"
+    assert (row["removed"], row["errors"]) == (1, 1)
+    assert archive.article("/page/sub4_3_view.asp?sn=999") is None
+
+
+def test_gone_page_removes_the_article_at_once(archive):
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(72), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    url = make_record(72).url
+    reason = "no such post (script alert page)"
+    assert archive.record_problem(second, url, "parse_failure", reason, T1, gone=True) is True
+    article = archive.article(url)
+    assert article["status"] == "removed"
+    assert changes(archive)[-1] == (
+        second,
+        article["id"],
+        "removed",
+        1,
+        None,
+        "[]",
+        f"page answers: {reason}",
+    )
+    # Already removed, and a page that is not archived: nothing more to remove.
+    assert archive.record_problem(second, url, "parse_failure", reason, T1, gone=True) is False
+    assert archive.record_problem(second, "/nope", "error", "HTTP 404", T1, gone=True) is False
+    # An incomplete crawl does not undo it, and the counts say what happened.
+    row = finish(archive, second, T2, complete=False)
+    assert (row["removed"], row["parse_failures"], row["errors"]) == (1, 2, 1)
+    problems = archive.db.execute("SELECT crawl_id, url, kind FROM crawl_problems").fetchall()
+    assert problems == [
+        (second, url, "parse_failure"),
+        (second, url, "parse_failure"),
+        (second, "/nope", "error"),
+    ]
+
+
+def test_problem_without_gone_removes_nothing(archive):
+    crawl_id = open_crawl(archive)
+    archive.record_article(crawl_id, make_record(72), T0, SPIDER)
+    url = make_record(72).url
+    assert archive.record_problem(crawl_id, url, "error", "timeout", T0) is False
+    assert archive.article(url)["status"] == "live"
+    with pytest.raises(ValueError):
+        archive.record_problem(crawl_id, url, "warning", "?", T0)
+
+
+# --- Crawls ---------------------------------------------------------------------------------
+
+
+def test_crawl_row_and_page_counts(archive):
+    crawl_id = open_crawl(archive, T0)
+    for _ in range(3):
+        archive.record_page(crawl_id)
+    row = archive.crawl(crawl_id)
+    assert (row["spider"], row["status"], row["started_at"], row["finished_at"]) == (
+        SPIDER,
+        "running",
+        T0,
+        None,
+    )
+    assert row["pages"] == 3
+    assert json.loads(row["settings"]) == {"DOWNLOAD_DELAY": 0}
+    assert row["base_url"] == "https://unpog.org"
+
+
+def test_stale_running_crawl_becomes_interrupted_on_next_start(archive):
+    stale = open_crawl(archive, T0)
+    fresh = open_crawl(archive, T1)
+    assert (archive.crawl(stale)["status"], archive.crawl(stale)["finished_at"]) == (
+        "interrupted",
+        T1,
+    )
+    assert archive.crawl(fresh)["status"] == "running"
+    with pytest.raises(ArchiveError, match="already interrupted"):
+        finish(archive, stale, T2)
+
+
+def test_start_crawl_needs_the_lock(db_path):
+    with Archive(db_path) as archive, pytest.raises(ArchiveError, match=r"archive\.lock\(\)"):
+        archive.start_crawl(SPIDER, "https://unpog.org", T0)
+
+
+def test_unknown_crawl_is_an_error(archive):
+    with pytest.raises(ArchiveError, match="no crawl 42"):
+        archive.record_page(42)
+    with pytest.raises(ArchiveError, match="no crawl 42"):
+        archive.record_article(42, make_record(), T0, SPIDER)
+    assert table_count(archive, "articles") == 0
+
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sys, time
+    from unpog_crawler.archive import Archive
+    archive = Archive(sys.argv[1])
+    with archive.lock():
+        print("locked", flush=True)
+        time.sleep(120)
+    """
+)
+
+
+def test_lock_held_by_another_process_until_it_is_killed(db_path):
+    Archive(db_path).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(db_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with Archive(db_path) as archive:
+            with pytest.raises(ArchiveLocked) as raised, archive.lock():
+                pass
+            message = str(raised.value)
+            assert f"{db_path}.lock" in message
+            assert "crawl is running" in message
+            assert str(holder.pid) in message
+            os.kill(holder.pid, signal.SIGKILL)
+            holder.wait(timeout=10)
+            with archive.lock():
+                crawl_id = open_crawl(archive)
+            assert archive.crawl(crawl_id)["status"] == "running"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        holder.stdout.close()
+
+
+def test_lock_is_released_on_exit(db_path):
+    with Archive(db_path) as first, Archive(db_path) as second:
+        with first.lock(), pytest.raises(ArchiveLocked), second.lock():
+            pass
+        with second.lock():
+            pass
+
+
+# --- Atomicity --------------------------------------------------------------------------------
+
+
+def snapshot(archive: Archive, crawl_id: int) -> tuple:
+    return (
+        archive.db.execute("SELECT * FROM articles ORDER BY id").fetchall(),
+        archive.db.execute("SELECT id, article_id, version FROM versions ORDER BY id").fetchall(),
+        changes(archive),
+        archive.crawl(crawl_id),
+    )
+
+
+def fail_change_inserts(archive: Archive) -> None:
+    """Make the last write of record_article fail (a temporary trigger, this connection only)."""
+    archive.db.execute(
+        "CREATE TEMP TRIGGER fail_changes BEFORE INSERT ON changes "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+
+
+def test_failed_new_article_leaves_no_trace(archive):
+    crawl_id = open_crawl(archive)
+    archive.record_page(crawl_id)
+    before = snapshot(archive, crawl_id)
+    fail_change_inserts(archive)
+    with pytest.raises(sqlite3.IntegrityError, match="disk full"):
+        archive.record_article(crawl_id, make_record(), T0, SPIDER)
+    assert snapshot(archive, crawl_id) == before
+    assert archive.article(make_record().url) is None
+    assert not archive.db.conn.in_transaction
+
+
+def test_failed_changed_article_leaves_no_trace(archive):
+    crawl_id = open_crawl(archive)
+    archive.record_article(crawl_id, make_record(), T0, SPIDER)
+    before = snapshot(archive, crawl_id)
+    fail_change_inserts(archive)
+    with pytest.raises(sqlite3.IntegrityError):
+        archive.record_article(crawl_id, make_record(title="Edited"), T1, SPIDER)
+    assert snapshot(archive, crawl_id) == before
+    assert archive.article(make_record().url)["current_version"] == 1
+
+
+def test_failed_version_write_leaves_no_trace(archive):
+    crawl_id = open_crawl(archive)
+    before = snapshot(archive, crawl_id)
+    # The FTS trigger on versions fails once its target is gone: mid-transaction, after the
+    # crawl counters and the article row were written.
+    archive.db.execute("DROP TABLE versions_fts")
+    with pytest.raises(sqlite3.OperationalError, match="versions_fts"):
+        archive.record_article(crawl_id, make_record(), T0, SPIDER)
+    assert snapshot(archive, crawl_id) == before
+
+
+def test_failed_removal_rolls_back_the_whole_finish(archive):
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(72), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    before = snapshot(archive, second)
+    fail_change_inserts(archive)
+    with pytest.raises(sqlite3.IntegrityError):
+        finish(archive, second, T1)
+    assert snapshot(archive, second) == before
+    assert archive.crawl(second)["status"] == "running"
+
+
+# --- Issues ---------------------------------------------------------------------------------
+
+
+def issues_of(archive: Archive) -> dict[str, tuple]:
+    return {
+        row["source_id"]: (row["issue"], row["issue_basis"])
+        for row in archive.db.query("SELECT source_id, issue, issue_basis FROM articles")
+    }
+
+
+def test_issue_assignment_stated_inferred_in_numeric_sn_order(archive):
+    crawl_id = open_crawl(archive)
+    records = [
+        make_record(5),  # before the first Welcome Note: unknown
+        make_record(9, kind="welcome_note", title="Welcome Note", issue="2018-Q4"),
+        make_record(10, issue="No. 2"),  # states its own issue
+        make_record(11),  # after sn 9 and 10, before sn 100 (lexicographically after "100")
+        make_record(100, kind="welcome_note", title="Welcome Note", issue="2019-Q1"),
+        make_record(101),
+        make_record(102, kind="issue_page"),  # only articles are inferred
+        make_record(
+            "sub4_3_2022_winter",
+            url="/page/sub4_3_2022_winter.asp",
+            kind="issue_page",
+            issue="2022 Winter",
+        ),
+        make_record(7, url="/page/sub3_1_view.asp?BoardID=0004&sn=7", section="theme"),
+    ]
+    for record in records:
+        archive.record_article(crawl_id, record, T0, SPIDER)
+    assert all(row[0] is None for row in issues_of(archive).values())  # derived at finish
+    finish(archive, crawl_id, T1, complete=False)
+    assert issues_of(archive) == {
+        "5": (None, None),
+        "9": ("2018-Q4", "stated"),
+        "10": ("No. 2", "stated"),
+        "11": ("2018-Q4", "inferred"),
+        "100": ("2019-Q1", "stated"),
+        "101": ("2019-Q1", "inferred"),
+        "102": (None, None),
+        "sub4_3_2022_winter": ("2022 Winter", "stated"),
+        "7": (None, None),
+    }
+    assert table_count(archive, "versions") == len(records)
+    issues = list(archive.db.query("SELECT * FROM issues"))
+    by_label = {row["label"]: row for row in issues}
+    assert [row["label"] for row in issues] == ["2022 Winter", "2018-Q4", "No. 2", "2019-Q1"]
+    q4 = by_label["2018-Q4"]
+    assert q4["welcome_note_url"] == "/page/sub4_3_view.asp?sn=9"
+    assert q4["welcome_note_id"] == archive.article("/page/sub4_3_view.asp?sn=9")["id"]
+    assert (q4["basis"], q4["articles"], q4["stated_articles"], q4["inferred_articles"]) == (
+        "stated",
+        2,
+        1,
+        1,
+    )
+    assert by_label["2022 Winter"]["welcome_note_id"] is None
+
+
+def test_issue_assignment_follows_new_versions_without_creating_versions(archive):
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(1, kind="welcome_note", issue="2018-Q3"), T0, SPIDER)
+    archive.record_article(first, make_record(2), T0, SPIDER)
+    finish(archive, first, T0)
+    assert issues_of(archive)["2"] == ("2018-Q3", "inferred")
+    second = open_crawl(archive, T1)
+    archive.record_article(second, make_record(1, kind="welcome_note", issue="2018-Q4"), T1, SPIDER)
+    archive.record_article(second, make_record(2), T1, SPIDER)
+    finish(archive, second, T1)
+    assert issues_of(archive) == {"1": ("2018-Q4", "stated"), "2": ("2018-Q4", "inferred")}
+    assert table_count(archive, "versions") == 3  # the Welcome Note's v2 only
+
+
+# --- Search ---------------------------------------------------------------------------------
+
+
+def test_full_text_search_finds_a_word_of_the_body(archive):
+    crawl_id = open_crawl(archive)
+    archive.record_article(crawl_id, make_record(72), T0, SPIDER)
+    archive.record_article(
+        crawl_id, make_record(77, body_text="A symposium on anticorruption."), T0, SPIDER
+    )
+    hits = archive.db.execute(
+        "SELECT versions.url FROM versions_fts "
+        "JOIN versions ON versions.rowid = versions_fts.rowid WHERE versions_fts MATCH ?",
+        ["anticorruption"],
+    ).fetchall()
+    assert hits == [("/page/sub4_3_view.asp?sn=77",)]
+    assert [r["url"] for r in archive.db["versions"].search("digital")] == [
+        "/page/sub4_3_view.asp?sn=72"
+    ]

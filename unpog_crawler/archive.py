@@ -1,0 +1,906 @@
+"""The versioned SQLite archive: its schema, its migrations and every SQL statement.
+
+Model (after simonw's git-history): ``articles`` holds each article in its latest state,
+``versions`` one row per distinct content of an article (``version`` counts from 1, with the
+crawl that captured it, a hash of its content and the names of the fields that changed),
+``changes`` the log of what each crawl found (new, changed, removed, restored) and ``crawls``
+one row per crawl with its counts. Nothing here reads the clock: callers pass UTC ISO 8601
+times in (``utc_now()`` is there for them).
+
+A version is written only when a field of ``CONTENT_FIELDS`` changes; links (images,
+attachments) are compared by their identity on the site, so a mirror host or another scheme
+is not a change, nor is markup (``body_html``) or the raw page bytes (``page_sha256``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord
+from unpog_crawler.site import link_identity
+
+__all__ = [
+    "COLUMN_DOCS",
+    "TABLE_DOCS",
+    "Archive",
+    "ArchiveError",
+    "ArchiveLocked",
+    "ArchiveUnavailable",
+    "NewerSchema",
+    "NotAnArchive",
+    "content_hash",
+    "utc_now",
+]
+
+MIGRATION_SET = "unpog_crawler"
+BUSY_TIMEOUT_MS = 10_000
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+CRAWL_STATUSES = ("running", "finished", "failed", "interrupted")
+PROBLEM_KINDS = ("error", "parse_failure")
+# Fields of ArticleRecord stored as JSON lists in a version row.
+JSON_LIST_FIELDS = ("authors", "footnotes", "images", "attachments")
+# Every ArticleRecord field a version row keeps (all but parser_notes), in table order.
+VERSION_RECORD_FIELDS = (
+    "url",
+    "fetched_url",
+    "source_id",
+    "section",
+    "kind",
+    "title",
+    "body_text",
+    "body_html",
+    "event_start",
+    "event_end",
+    "event_place",
+    "authors",
+    "footnotes",
+    "images",
+    "attachments",
+    "issue",
+    "page_sha256",
+    "encoding",
+)
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+class ArchiveError(Exception):
+    """Base class: every archive error has a one-line message that says what to do."""
+
+
+class ArchiveLocked(ArchiveError):
+    """Another crawl holds the archive's write lock."""
+
+
+class NotAnArchive(ArchiveError):
+    """The file is not SQLite, or holds tables but no unpog-crawler migrations record."""
+
+
+class NewerSchema(ArchiveError):
+    """The file has migrations this version of unpog-crawler does not know."""
+
+
+class ArchiveUnavailable(ArchiveError):
+    """The archive cannot be opened: missing directory or file, unwritable, or corrupt."""
+
+
+# --- Documentation of the schema (reused by the README and Datasette metadata) -----------------
+
+TABLE_DOCS: dict[str, str] = {
+    "crawls": "One row per crawl: when it ran, how it ended and what it found.",
+    "articles": "Every article ever archived, in its latest state (one row per canonical URL).",
+    "versions": (
+        "Every distinct content of every article; a new version is written only when a content "
+        "field changes. Each row is complete on its own."
+    ),
+    "changes": "What each crawl found: new, changed, removed and restored articles.",
+    "crawl_problems": "Pages a crawl could not fetch (error) or could not read as an article.",
+    "issues": "One row per issue of the Quarterly, built from articles.issue.",
+}
+
+_RECORD_COLUMN_DOCS: dict[str, str] = {
+    "url": "Canonical URL: path and canonical query, never host or scheme",
+    "fetched_url": "Absolute URL that was fetched (host and scheme as crawled)",
+    "source_id": "The site's id: the 'sn' value, or the file stem of a whole-issue page",
+    "section": "Site section, e.g. 'quarterly'",
+    "kind": "welcome_note, article or issue_page",
+    "title": "Article heading",
+    "body_text": "Body text, paragraphs separated by one blank line",
+    "body_html": "Sanitised HTML of the article container (provenance, not content)",
+    "event_start": "Event start date (ISO), event reports only",
+    "event_end": "Event end date (ISO), event reports only",
+    "event_place": "Event place, event reports only",
+    "authors": "JSON list of signature / author block lines, in page order",
+    "footnotes": "JSON list of footnote texts",
+    "images": "JSON list of absolute image URLs",
+    "attachments": "JSON list of attachments as {url, name}",
+    "issue": "Issue the page itself states, e.g. '2019-Q1' (NULL when it states none)",
+    "page_sha256": "SHA-256 of the raw response bytes (provenance)",
+    "encoding": "Charset the page was decoded with",
+}
+
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "crawls": {
+        "id": "Crawl number",
+        "spider": "Name of the spider that ran",
+        "started_at": "UTC start time (ISO 8601)",
+        "finished_at": "UTC end time (ISO 8601); NULL while running",
+        "status": "running, finished, failed or interrupted",
+        "complete": "1 when every list page was read (removals are only inferred then), else 0",
+        "base_url": "Site root the crawl started from",
+        "settings": "JSON of the settings that shaped the crawl",
+        "pages": "Pages downloaded successfully",
+        "articles_seen": "Article pages read as articles",
+        "new": "Articles seen for the first time",
+        "changed": "Articles whose content changed (a new version)",
+        "unchanged": "Articles seen with the same content",
+        "removed": "Articles found removed by this crawl",
+        "restored": "Removed articles seen again",
+        "parse_failures": "Pages fetched but not read as an article",
+        "errors": "Pages that could not be fetched",
+    },
+    "articles": {
+        "id": "Article number",
+        "url": "Canonical URL (unique): path and canonical query, never host or scheme",
+        "source_id": _RECORD_COLUMN_DOCS["source_id"],
+        "section": _RECORD_COLUMN_DOCS["section"],
+        "kind": "Kind in the latest version: welcome_note, article or issue_page",
+        "spider": "Spider whose complete crawls decide this article's removal",
+        "title": "Title in the latest version",
+        "first_seen": "UTC time the article was first captured",
+        "last_seen": "UTC time the article was last captured",
+        "current_version": "Number of the latest version",
+        "status": "live, or removed (gone from the site)",
+        "issue": "Quarterly issue it belongs to (derived), NULL when unknown",
+        "issue_basis": "stated (the page says so) or inferred (from the Welcome Note before it)",
+        "last_seen_crawl_id": "Last crawl that read the article page",
+        "last_listed_crawl_id": "Last crawl that found the article on a list page",
+    },
+    "versions": {
+        "id": "Row number",
+        "article_id": "The article",
+        "version": "Version number of the article, from 1",
+        "crawl_id": "Crawl that captured this version",
+        "captured_at": "UTC time this version was captured",
+        "content_hash": "SHA-256 of the content fields as sorted-key JSON (links by identity)",
+        "changed_fields": "JSON list of the content fields that differ from the previous version",
+        **_RECORD_COLUMN_DOCS,
+    },
+    "changes": {
+        "id": "Row number",
+        "crawl_id": "Crawl that found the change",
+        "article_id": "The article",
+        "kind": "new, changed, removed or restored",
+        "from_version": "Version before the change (NULL for new)",
+        "to_version": "Version after the change (NULL for removed)",
+        "changed_fields": "JSON list of the content fields that changed",
+        "at": "UTC time of the change",
+        "reason": "Why an article was found removed",
+    },
+    "crawl_problems": {
+        "id": "Row number",
+        "crawl_id": "The crawl",
+        "url": "URL of the page",
+        "kind": "error (not fetched) or parse_failure (fetched, not an article)",
+        "reason": "What went wrong",
+        "at": "UTC time",
+    },
+    "issues": {
+        "label": "The issue as stated by its pages, e.g. '2019-Q1'",
+        "basis": "stated when a page of the issue states it, else inferred",
+        "welcome_note_id": "The issue's Welcome Note (articles.id)",
+        "welcome_note_url": "The issue's Welcome Note URL",
+        "first_source_id": "Lowest numeric source_id (sn) in the issue",
+        "articles": "Number of articles in the issue",
+        "stated_articles": "Articles that state the issue themselves",
+        "inferred_articles": "Articles placed in the issue by their sn order",
+        "live_articles": "Articles of the issue still live",
+    },
+}
+
+
+# --- Migrations ----------------------------------------------------------------------------------
+
+migrations = Migrations(MIGRATION_SET)
+
+_RECORD_COLUMNS_SQL = """
+    url TEXT NOT NULL,
+    fetched_url TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    section TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body_text TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    event_start TEXT,
+    event_end TEXT,
+    event_place TEXT,
+    authors TEXT NOT NULL DEFAULT '[]',
+    footnotes TEXT NOT NULL DEFAULT '[]',
+    images TEXT NOT NULL DEFAULT '[]',
+    attachments TEXT NOT NULL DEFAULT '[]',
+    issue TEXT,
+    page_sha256 TEXT NOT NULL,
+    encoding TEXT NOT NULL"""
+
+
+@migrations(name="0001_initial")
+def _m0001_initial(db: sqlite_utils.Database) -> None:
+    statements = [
+        """CREATE TABLE crawls (
+            id INTEGER PRIMARY KEY,
+            spider TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running'
+                CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+            complete INTEGER NOT NULL DEFAULT 0 CHECK (complete IN (0, 1)),
+            base_url TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            pages INTEGER NOT NULL DEFAULT 0,
+            articles_seen INTEGER NOT NULL DEFAULT 0,
+            new INTEGER NOT NULL DEFAULT 0,
+            changed INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            removed INTEGER NOT NULL DEFAULT 0,
+            restored INTEGER NOT NULL DEFAULT 0,
+            parse_failures INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            source_id TEXT NOT NULL,
+            section TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            spider TEXT NOT NULL,
+            title TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            current_version INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'live' CHECK (status IN ('live', 'removed')),
+            issue TEXT,
+            issue_basis TEXT CHECK (issue_basis IN ('stated', 'inferred')),
+            last_seen_crawl_id INTEGER REFERENCES crawls(id),
+            last_listed_crawl_id INTEGER REFERENCES crawls(id)
+        )""",
+        f"""CREATE TABLE versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            captured_at TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            changed_fields TEXT NOT NULL DEFAULT '[]',{_RECORD_COLUMNS_SQL}
+        )""",
+        """CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            kind TEXT NOT NULL CHECK (kind IN ('new', 'changed', 'removed', 'restored')),
+            from_version INTEGER,
+            to_version INTEGER,
+            changed_fields TEXT NOT NULL DEFAULT '[]',
+            at TEXT NOT NULL,
+            reason TEXT
+        )""",
+        """CREATE TABLE crawl_problems (
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('error', 'parse_failure')),
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX idx_articles_status_section ON articles(status, section)",
+        "CREATE INDEX idx_articles_spider_status ON articles(spider, status)",
+        "CREATE UNIQUE INDEX idx_versions_article_version ON versions(article_id, version)",
+        "CREATE INDEX idx_versions_captured_at ON versions(captured_at)",
+        "CREATE INDEX idx_versions_crawl_id ON versions(crawl_id)",
+        "CREATE INDEX idx_changes_crawl_id ON changes(crawl_id)",
+        "CREATE INDEX idx_changes_article_id ON changes(article_id)",
+        "CREATE INDEX idx_crawl_problems_crawl_id ON crawl_problems(crawl_id)",
+        """CREATE VIEW issues AS
+        SELECT
+            a.issue AS label,
+            CASE WHEN SUM(a.issue_basis = 'stated') > 0 THEN 'stated' ELSE 'inferred' END
+                AS basis,
+            (SELECT w.id FROM articles w
+              WHERE w.section = 'quarterly' AND w.kind = 'welcome_note' AND w.issue = a.issue
+              ORDER BY CAST(w.source_id AS INTEGER) LIMIT 1) AS welcome_note_id,
+            (SELECT w.url FROM articles w
+              WHERE w.section = 'quarterly' AND w.kind = 'welcome_note' AND w.issue = a.issue
+              ORDER BY CAST(w.source_id AS INTEGER) LIMIT 1) AS welcome_note_url,
+            MIN(CASE WHEN a.source_id GLOB '[0-9]*' AND a.source_id NOT GLOB '*[^0-9]*'
+                     THEN CAST(a.source_id AS INTEGER) END) AS first_source_id,
+            COUNT(*) AS articles,
+            SUM(a.issue_basis = 'stated') AS stated_articles,
+            SUM(a.issue_basis = 'inferred') AS inferred_articles,
+            SUM(a.status = 'live') AS live_articles
+        FROM articles a
+        WHERE a.section = 'quarterly' AND a.issue IS NOT NULL
+        GROUP BY a.issue
+        ORDER BY first_source_id, label""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+    db.table("versions").enable_fts(["title", "body_text"], create_triggers=True)
+
+
+KNOWN_MIGRATIONS = tuple(m.name for m in migrations._migrations)
+
+
+# --- Content identity ------------------------------------------------------------------------
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO 8601 to the second, e.g. '2024-05-01T09:30:00+00:00'."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _content(values: Mapping[str, Any], base: str) -> dict[str, Any]:
+    """The CONTENT_FIELDS of a record or of a stored version, as comparable plain data.
+
+    `values` holds either an ArticleRecord's fields or a version row (JSON lists decoded).
+    """
+    content: dict[str, Any] = {}
+    for name in CONTENT_FIELDS:
+        value = values.get(name)
+        if name == "images":
+            value = [link_identity(url, base) for url in value or ()]
+        elif name == "attachments":
+            value = [
+                {"url": link_identity(a["url"], base), "name": a["name"]}
+                for a in (_attachment_dict(a) for a in value or ())
+            ]
+        elif isinstance(value, (list, tuple)):
+            value = list(value)
+        content[name] = value
+    return content
+
+
+def _attachment_dict(attachment: Any) -> dict[str, str]:
+    if isinstance(attachment, Mapping):
+        return {"url": attachment["url"], "name": attachment["name"]}
+    return {"url": attachment.url, "name": attachment.name}
+
+
+def _hash_content(content: Mapping[str, Any]) -> str:
+    payload = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def content_hash(record: ArticleRecord) -> str:
+    """SHA-256 of the record's CONTENT_FIELDS as sorted-key JSON, links by site identity."""
+    return _hash_content(_content(record.to_dict(), record.fetched_url))
+
+
+def _version_values(record: ArticleRecord) -> dict[str, Any]:
+    """The record's fields as version-row column values (lists as JSON)."""
+    values = {}
+    for name in VERSION_RECORD_FIELDS:
+        value = getattr(record, name)
+        if name == "attachments":
+            value = [_attachment_dict(a) for a in value]
+        if name in JSON_LIST_FIELDS:
+            value = json.dumps(list(value), ensure_ascii=False)
+        values[name] = value
+    return values
+
+
+def _row_content(row: Mapping[str, Any]) -> dict[str, Any]:
+    decoded = dict(row)
+    for name in JSON_LIST_FIELDS:
+        decoded[name] = json.loads(row[name])
+    return _content(decoded, row["fetched_url"])
+
+
+def _numeric_id(source_id: str) -> int | None:
+    return int(source_id) if source_id.isascii() and source_id.isdigit() else None
+
+
+# --- The archive -----------------------------------------------------------------------------
+
+
+class Archive:
+    """An open archive file. Writes of one crawl must happen inside ``with archive.lock():``."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        self._lock_fd: int | None = None
+        self._check_file(create)
+        try:
+            self.db = sqlite_utils.Database(self.path)
+        except sqlite3.Error as error:
+            raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        try:
+            self._configure()
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
+
+    # Opening ------------------------------------------------------------------------------
+
+    def _check_file(self, create: bool) -> None:
+        """Refuse, without writing anything, a path that is not (or cannot become) an archive."""
+        path = self.path
+        directory = path.parent
+        if not directory.is_dir():
+            if directory.exists():
+                raise ArchiveUnavailable(f"{directory} is not a directory: choose another path")
+            if not create:
+                raise ArchiveUnavailable(
+                    f"directory {directory} does not exist: check the archive path"
+                )
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ArchiveUnavailable(
+                    f"cannot create directory {directory} ({error.strerror}): choose another path"
+                ) from None
+        if not path.exists():
+            if not create:
+                raise ArchiveUnavailable(f"no archive at {path}: check the path or run a crawl")
+            if not os.access(directory, os.W_OK):
+                raise ArchiveUnavailable(f"directory {directory} is not writable: fix permissions")
+            return
+        if not path.is_file():
+            raise ArchiveUnavailable(f"{path} is not a file: choose another path")
+        try:
+            with path.open("rb") as handle:
+                header = handle.read(len(SQLITE_HEADER))
+        except OSError as error:
+            raise ArchiveUnavailable(f"cannot read {path} ({error.strerror})") from None
+        if header and header != SQLITE_HEADER:
+            raise NotAnArchive(f"{path} is not a SQLite file: choose another archive path")
+        if not (os.access(path, os.W_OK) and os.access(directory, os.W_OK)):
+            raise ArchiveUnavailable(
+                f"{path} or its directory is not writable: fix permissions (WAL needs both)"
+            )
+        if header:
+            self._check_existing_schema()
+
+    def _check_existing_schema(self) -> None:
+        """Read-only look at an existing SQLite file: ours, and not from a newer version?"""
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as error:
+            raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        try:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            applied: list[str] = []
+            if Migrations.migrations_table in names:
+                applied = [
+                    row[0]
+                    for row in conn.execute(
+                        f"SELECT name FROM {Migrations.migrations_table} "
+                        "WHERE migration_set = ? ORDER BY rowid",
+                        [MIGRATION_SET],
+                    )
+                ]
+        except sqlite3.DatabaseError as error:
+            raise ArchiveUnavailable(
+                f"{self.path} is corrupt ({error}): restore it from a backup"
+            ) from None
+        finally:
+            conn.close()
+        if names and not applied:
+            raise NotAnArchive(
+                f"{self.path} is a SQLite database but not an unpog-crawler archive: "
+                "choose another archive path"
+            )
+        unknown = [name for name in applied if name not in KNOWN_MIGRATIONS]
+        if unknown:
+            raise NewerSchema(
+                f"{self.path} has schema migrations this version does not know "
+                f"({', '.join(unknown)}): upgrade unpog-crawler"
+            )
+
+    def _configure(self) -> None:
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self.db.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as error:
+            raise ArchiveUnavailable(f"{self.path}: cannot use it ({error})") from None
+        if str(mode).lower() != "wal":
+            raise ArchiveUnavailable(
+                f"{self.path}: SQLite refused WAL mode (journal_mode={mode}): "
+                "put the archive on a local filesystem"
+            )
+
+    def _migrate(self) -> None:
+        try:
+            if not migrations.pending(self.db):
+                return
+            # One writer at a time: a second process opening the file waits, then finds
+            # nothing pending. Each migration is a savepoint with its record inside.
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                migrations.apply(self.db)
+            except BaseException:
+                self.db.rollback()
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            raise ArchiveUnavailable(f"{self.path}: cannot update its schema ({error})") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def lock_path(self) -> Path:
+        return Path(f"{self.path}.lock")
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[Archive]:
+        """Hold the exclusive crawl-writer lock; raise ArchiveLocked at once if it is held.
+
+        An advisory flock on ``<archive>.lock``: the kernel releases it when the holder exits,
+        however it dies, so a stale lock file never blocks a crawl.
+        """
+        lock_path = self.lock_path
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ArchiveUnavailable(
+                f"cannot open lock file {lock_path} ({error.strerror}): fix permissions"
+            ) from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                by = f" by process {holder}" if holder.isdigit() else ""
+                raise ArchiveLocked(
+                    f"{lock_path} is held{by}: a crawl is running into {self.path}; "
+                    "wait for it to finish"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            self._lock_fd = fd
+            try:
+                yield self
+            finally:
+                self._lock_fd = None
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    # Crawls -------------------------------------------------------------------------------
+
+    def start_crawl(
+        self,
+        spider: str,
+        base_url: str,
+        started_at: str,
+        settings: dict[str, Any] | None = None,
+    ) -> int:
+        """Open a crawl row; crawls left 'running' by a dead process become 'interrupted'."""
+        if self._lock_fd is None:
+            raise ArchiveError("start_crawl needs the crawl lock: call it inside archive.lock()")
+        settings_json = json.dumps(settings or {}, sort_keys=True, ensure_ascii=False)
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE crawls SET status = 'interrupted', finished_at = ? "
+                "WHERE status = 'running'",
+                [started_at],
+            )
+            cursor = self.db.execute(
+                "INSERT INTO crawls (spider, started_at, status, complete, base_url, settings) "
+                "VALUES (?, ?, 'running', 0, ?, ?)",
+                [spider, started_at, base_url, settings_json],
+            )
+        return int(cursor.lastrowid)
+
+    def _count(self, crawl_id: int, *columns: str) -> None:
+        """Add 1 to counters of a crawl (column names come from this module, never input)."""
+        assignments = ", ".join(f'"{c}" = "{c}" + 1' for c in columns)
+        cursor = self.db.execute(f"UPDATE crawls SET {assignments} WHERE id = ?", [crawl_id])
+        if cursor.rowcount != 1:
+            raise ArchiveError(f"no crawl {crawl_id} in {self.path}: call start_crawl first")
+
+    def record_page(self, crawl_id: int) -> None:
+        """One page was downloaded."""
+        with self.db.atomic():
+            self._count(crawl_id, "pages")
+
+    def record_listed(self, crawl_id: int, url: str) -> None:
+        """A list page of this crawl links the article at `url` (no-op if not archived yet)."""
+        self.db.execute(
+            "UPDATE articles SET last_listed_crawl_id = ? WHERE url = ?", [crawl_id, url]
+        )
+
+    def record_article(
+        self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
+    ) -> str:
+        """Archive one article page; returns 'new', 'changed', 'restored' or 'unchanged'.
+
+        Each outcome is counted once on the crawl (new + changed + restored + unchanged ==
+        articles_seen), all in one transaction with the rows it writes.
+        """
+        new_content = _content(record.to_dict(), record.fetched_url)
+        new_hash = _hash_content(new_content)
+        values = _version_values(record)
+        with self.db.atomic():
+            article = self._article_row(record.url)
+            if article is None:
+                outcome = "new"
+                self._count(crawl_id, "articles_seen", outcome)
+                cursor = self.db.execute(
+                    "INSERT INTO articles (url, source_id, section, kind, spider, title, "
+                    "first_seen, last_seen, current_version, status, last_seen_crawl_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'live', ?)",
+                    [
+                        record.url,
+                        record.source_id,
+                        record.section,
+                        record.kind,
+                        spider,
+                        record.title,
+                        captured_at,
+                        captured_at,
+                        crawl_id,
+                    ],
+                )
+                article_id = int(cursor.lastrowid)
+                self._insert_version(article_id, 1, crawl_id, captured_at, new_hash, [], values)
+                self._insert_change(crawl_id, article_id, "new", None, 1, [], captured_at)
+                return outcome
+
+            article_id, current = article["id"], article["current_version"]
+            was_removed = article["status"] == "removed"
+            latest = self._version_row(article_id, current)
+            changed_fields: list[str] = []
+            if new_hash != latest["content_hash"]:
+                old_content = _row_content(latest)
+                changed_fields = [n for n in CONTENT_FIELDS if new_content[n] != old_content[n]]
+            if not changed_fields:
+                outcome = "restored" if was_removed else "unchanged"
+                self._count(crawl_id, "articles_seen", outcome)
+                self.db.execute(
+                    "UPDATE articles SET last_seen = ?, last_seen_crawl_id = ?, spider = ?, "
+                    "status = 'live' WHERE id = ?",
+                    [captured_at, crawl_id, spider, article_id],
+                )
+                if was_removed:
+                    self._insert_change(
+                        crawl_id, article_id, "restored", current, current, [], captured_at
+                    )
+                return outcome
+
+            outcome = "restored" if was_removed else "changed"
+            version = current + 1
+            self._count(crawl_id, "articles_seen", outcome)
+            self._insert_version(
+                article_id, version, crawl_id, captured_at, new_hash, changed_fields, values
+            )
+            self.db.execute(
+                "UPDATE articles SET title = ?, kind = ?, current_version = ?, last_seen = ?, "
+                "last_seen_crawl_id = ?, spider = ?, status = 'live' WHERE id = ?",
+                [record.title, record.kind, version, captured_at, crawl_id, spider, article_id],
+            )
+            self._insert_change(
+                crawl_id, article_id, outcome, current, version, changed_fields, captured_at
+            )
+            return outcome
+
+    def record_problem(
+        self,
+        crawl_id: int,
+        url: str,
+        kind: str,
+        reason: str,
+        at: str,
+        *,
+        gone: bool = False,
+    ) -> bool:
+        """Log a page that failed; with `gone`, a live article at `url` is marked removed now.
+
+        Returns True when it removed an article.
+        """
+        if kind not in PROBLEM_KINDS:
+            raise ValueError(f"problem kind must be one of {PROBLEM_KINDS}, not {kind!r}")
+        with self.db.atomic():
+            self._count(crawl_id, "errors" if kind == "error" else "parse_failures")
+            self.db.execute(
+                "INSERT INTO crawl_problems (crawl_id, url, kind, reason, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [crawl_id, url, kind, reason, at],
+            )
+            if not gone:
+                return False
+            article = self._article_row(url)
+            if article is None or article["status"] != "live":
+                return False
+            self._remove(crawl_id, article, f"page answers: {reason}", at)
+            return True
+
+    def finish_crawl(
+        self, crawl_id: int, *, status: str, complete: bool, finished_at: str
+    ) -> dict[str, Any]:
+        """Close a crawl. Only a finished, complete crawl infers removals (for its spider)."""
+        if status not in CRAWL_STATUSES or status == "running":
+            raise ValueError(f"status must be finished, failed or interrupted, not {status!r}")
+        with self.db.atomic():
+            crawl = self.crawl(crawl_id)
+            if crawl["status"] != "running":
+                raise ArchiveError(
+                    f"crawl {crawl_id} is already {crawl['status']}: start a new crawl"
+                )
+            complete = bool(complete)
+            self.db.execute(
+                "UPDATE crawls SET status = ?, complete = ?, finished_at = ? WHERE id = ?",
+                [status, int(complete), finished_at, crawl_id],
+            )
+            if status == "finished" and complete:
+                unseen = self.db.execute(
+                    "SELECT id, current_version FROM articles "
+                    "WHERE spider = ? AND status = 'live' "
+                    "AND last_seen_crawl_id IS NOT ? AND last_listed_crawl_id IS NOT ? "
+                    "ORDER BY id",
+                    [crawl["spider"], crawl_id, crawl_id],
+                ).fetchall()
+                reason = f"not listed by complete crawl {crawl_id}"
+                for article_id, current_version in unseen:
+                    article = {"id": article_id, "current_version": current_version}
+                    self._remove(crawl_id, article, reason, finished_at)
+            self._assign_issues()
+            return self.crawl(crawl_id)
+
+    def crawl(self, crawl_id: int) -> dict[str, Any]:
+        rows = list(self.db.query("SELECT * FROM crawls WHERE id = ?", [crawl_id]))
+        if not rows:
+            raise ArchiveError(f"no crawl {crawl_id} in {self.path}: check the crawl id")
+        return rows[0]
+
+    def article(self, url: str) -> dict[str, Any] | None:
+        return self._article_row(url)
+
+    def versions(self, article_id: int) -> list[dict[str, Any]]:
+        """All versions of an article, oldest first (list fields as stored: JSON text)."""
+        return list(
+            self.db.query(
+                "SELECT * FROM versions WHERE article_id = ? ORDER BY version", [article_id]
+            )
+        )
+
+    # Internals ----------------------------------------------------------------------------
+
+    def _article_row(self, url: str) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM articles WHERE url = ?", [url]))
+        return rows[0] if rows else None
+
+    def _version_row(self, article_id: int, version: int) -> dict[str, Any]:
+        return next(
+            self.db.query(
+                "SELECT * FROM versions WHERE article_id = ? AND version = ?",
+                [article_id, version],
+            )
+        )
+
+    def _insert_version(
+        self,
+        article_id: int,
+        version: int,
+        crawl_id: int,
+        captured_at: str,
+        hash_: str,
+        changed_fields: list[str],
+        values: dict[str, Any],
+    ) -> None:
+        columns = [
+            "article_id",
+            "version",
+            "crawl_id",
+            "captured_at",
+            "content_hash",
+            "changed_fields",
+            *VERSION_RECORD_FIELDS,
+        ]
+        params = [
+            article_id,
+            version,
+            crawl_id,
+            captured_at,
+            hash_,
+            json.dumps(changed_fields),
+            *(values[name] for name in VERSION_RECORD_FIELDS),
+        ]
+        placeholders = ", ".join("?" for _ in columns)
+        self.db.execute(
+            f"INSERT INTO versions ({', '.join(columns)}) VALUES ({placeholders})", params
+        )
+
+    def _insert_change(
+        self,
+        crawl_id: int,
+        article_id: int,
+        kind: str,
+        from_version: int | None,
+        to_version: int | None,
+        changed_fields: list[str],
+        at: str,
+        reason: str | None = None,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO changes (crawl_id, article_id, kind, from_version, to_version, "
+            "changed_fields, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                crawl_id,
+                article_id,
+                kind,
+                from_version,
+                to_version,
+                json.dumps(changed_fields),
+                at,
+                reason,
+            ],
+        )
+
+    def _remove(self, crawl_id: int, article: Mapping[str, Any], reason: str, at: str) -> None:
+        self._count(crawl_id, "removed")
+        self.db.execute("UPDATE articles SET status = 'removed' WHERE id = ?", [article["id"]])
+        self._insert_change(
+            crawl_id, article["id"], "removed", article["current_version"], None, [], at, reason
+        )
+
+    def _assign_issues(self) -> None:
+        """Derive articles.issue for the Quarterly from the latest versions.
+
+        A page that states its issue: that issue ('stated'). Another item of kind 'article':
+        the issue of the nearest Welcome Note before it in numeric sn order ('inferred');
+        none before the first Welcome Note, nor for items without a numeric sn.
+        """
+        rows = self.db.execute(
+            "SELECT a.id, a.kind, a.source_id, v.issue, a.issue, a.issue_basis "
+            "FROM articles a JOIN versions v "
+            "ON v.article_id = a.id AND v.version = a.current_version "
+            "WHERE a.section = 'quarterly'"
+        ).fetchall()
+        wanted: dict[int, tuple[str | None, str | None]] = {}
+        for article_id, _kind, _source_id, stated, _issue, _basis in rows:
+            wanted[article_id] = (stated, "stated") if stated else (None, None)
+        in_sn_order = sorted(
+            (_numeric_id(source_id), article_id, kind, stated)
+            for article_id, kind, source_id, stated, _issue, _basis in rows
+            if _numeric_id(source_id) is not None
+        )
+        welcome_issue: str | None = None
+        for _sn, article_id, kind, stated in in_sn_order:
+            if kind == "welcome_note":
+                welcome_issue = stated
+            elif kind == "article" and not stated and welcome_issue:
+                wanted[article_id] = (welcome_issue, "inferred")
+        updates = [
+            [*wanted[article_id], article_id]
+            for article_id, _kind, _source_id, _stated, issue, basis in rows
+            if wanted[article_id] != (issue, basis)
+        ]
+        if updates:
+            self.db.conn.executemany(
+                "UPDATE articles SET issue = ?, issue_basis = ? WHERE id = ?", updates
+            )

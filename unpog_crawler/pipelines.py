@@ -1,0 +1,118 @@
+"""The Scrapy pipeline: hands every record the spider yields to the archive.
+
+All rules (versioning, removal, counts) live in `unpog_crawler.archive`; this module only
+follows Scrapy's lifecycle: open the archive and start a crawl row when the spider opens,
+pass items on, and close the crawl row with the truth about how the crawl ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from scrapy import Spider, signals
+
+from unpog_crawler.archive import Archive, ArchiveError, utc_now
+from unpog_crawler.items import ArticleRecord, ListedArticle, PageFetched, PageProblem
+
+logger = logging.getLogger(__name__)
+
+# Settings recorded on each crawl row: enough to know how a capture was made.
+RECORDED_SETTINGS = (
+    "UNPOG_BASE_URL",
+    "UNPOG_QUARTERLY_LIST_PATH",
+    "USER_AGENT",
+    "ROBOTSTXT_OBEY",
+    "DOWNLOAD_DELAY",
+    "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "AUTOTHROTTLE_ENABLED",
+)
+
+
+def crawl_status(close_reason: str, spider: Spider) -> tuple[str, bool]:
+    """(status, complete) for a crawl that closed for `close_reason`."""
+    if close_reason == "shutdown":
+        return "interrupted", False
+    if close_reason != "finished" or not getattr(spider, "list_pages_read", None):
+        return "failed", False
+    return "finished", bool(spider.listing_complete)
+
+
+class ArchivePipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.db_path = crawler.settings.get("UNPOG_ARCHIVE_DB")
+        self.archive: Archive | None = None
+        self.crawl_id: int | None = None
+        self._lock: contextlib.ExitStack | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ArchivePipeline:
+        pipeline = cls(crawler)
+        # spider_closed carries the close reason, which close_spider does not.
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self, spider: Spider | None = None) -> None:
+        spider = spider or self.crawler.spider
+        settings = self.crawler.settings
+        archive = Archive(self.db_path)
+        self._lock = contextlib.ExitStack()
+        self._lock.callback(archive.close)
+        try:
+            self._lock.enter_context(archive.lock())
+        except ArchiveError:
+            self._lock.close()
+            raise
+        self.archive = archive
+        recorded = {name: settings.get(name) for name in RECORDED_SETTINGS}
+        self.crawl_id = archive.start_crawl(
+            spider.name, settings.get("UNPOG_BASE_URL"), utc_now(), recorded
+        )
+        self.crawler.stats.set_value("unpog/crawl_id", self.crawl_id)
+        self.crawler.stats.set_value("unpog/archive_db", str(self.archive.path))
+        logger.info("Crawl %s started into %s", self.crawl_id, self.archive.path)
+
+    def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        archive, crawl_id = self.archive, self.crawl_id
+        if isinstance(item, ArticleRecord):
+            outcome = archive.record_article(crawl_id, item, utc_now(), self.crawler.spider.name)
+            self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
+            if outcome != "unchanged":
+                logger.info("%s: %s (%s)", outcome, item.url, item.title)
+        elif isinstance(item, ListedArticle):
+            archive.record_listed(crawl_id, item.url)
+        elif isinstance(item, PageFetched):
+            archive.record_page(crawl_id)
+        elif isinstance(item, PageProblem):
+            removed = archive.record_problem(
+                crawl_id, item.url, item.kind, item.reason, utc_now(), gone=item.gone
+            )
+            if removed:
+                logger.info("removed: %s (%s)", item.url, item.reason)
+        return item
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.archive is None or self.crawl_id is None:
+            return
+        status, complete = crawl_status(reason, spider)
+        try:
+            row = self.archive.finish_crawl(
+                self.crawl_id, status=status, complete=complete, finished_at=utc_now()
+            )
+            for url, why in sorted(getattr(spider, "list_pages_failed", {}).items()):
+                logger.warning("List page not read: %s (%s)", url, why)
+            logger.info("Crawl %s %s: %s", self.crawl_id, status, summary_counts(row))
+        finally:
+            self._lock.close()  # releases the lock, then closes the archive
+
+
+def summary_counts(row: dict[str, Any]) -> str:
+    complete = "complete" if row.get("complete") else "INCOMPLETE listing"
+    return (
+        f"{complete}; {row['articles_seen']} articles seen: {row['new']} new, "
+        f"{row['changed']} changed, {row['unchanged']} unchanged, {row['removed']} removed, "
+        f"{row['restored']} restored; {row['parse_failures']} parse failures, "
+        f"{row['errors']} errors; {row['pages']} pages"
+    )

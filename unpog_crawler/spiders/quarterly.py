@@ -1,0 +1,123 @@
+"""The `quarterly` spider: finds The UNPOG Public Governance Quarterly's pages.
+
+It only walks pages and yields requests and records; reading a page is done by the pure
+functions in `unpog_crawler.parsing`, and storing by the archive pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from unpog_crawler import site
+from unpog_crawler.items import ListedArticle, NotAnArticle, PageFetched, PageProblem
+from unpog_crawler.parsing import find_links, parse_article
+
+GONE_STATUSES = (404, 410)
+
+
+def response_headers(response: Response) -> dict[str, str]:
+    """The headers the parser needs, as text (Scrapy keeps them as lists of bytes)."""
+    content_type = response.headers.get(b"Content-Type")
+    return {"Content-Type": content_type.decode("latin-1")} if content_type else {}
+
+
+class QuarterlySpider(scrapy.Spider):
+    name = "quarterly"
+    section = "quarterly"
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> QuarterlySpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.base_url = settings.get("UNPOG_BASE_URL").rstrip("/")
+        spider.list_path = settings.get("UNPOG_QUARTERLY_LIST_PATH")
+        spider.max_list_pages = settings.getint("UNPOG_MAX_LIST_PAGES")
+        # Requests never leave the host we were pointed at (OffsiteMiddleware enforces it).
+        spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
+        spider.list_pages_queued: set[str] = set()
+        spider.list_pages_read: set[str] = set()
+        spider.list_pages_failed: dict[str, str] = {}
+        return spider
+
+    @property
+    def listing_complete(self) -> bool:
+        """True when every list page the crawl discovered was read and listed articles."""
+        return (
+            bool(self.list_pages_read)
+            and not self.list_pages_failed
+            and self.list_pages_read == self.list_pages_queued
+        )
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        first = site.list_page_url(self.base_url, self.list_path, 1)
+        for request in self._list_requests([first]):
+            yield request
+
+    def parse_list(self, response: Response) -> Iterator[Any]:
+        url = site.canonical_url(response.url)
+        yield PageFetched(url)
+        links = find_links(response.body, response.url, response_headers(response))
+        if not links.views:
+            reason = "list page links no articles (markup changed or empty board?)"
+            self.list_pages_failed[url] = reason
+            yield PageProblem(url, "parse_failure", reason)
+            return
+        self.list_pages_read.add(url)
+        for view in links.views:
+            yield ListedArticle(view)
+        yield from self._article_requests(links.views + links.issue_pages)
+        yield from self._list_requests(links.list_pages)
+
+    def parse_article_page(self, response: Response) -> Iterator[Any]:
+        url = site.canonical_url(response.url)
+        yield PageFetched(url)
+        result = parse_article(response.body, response.url, response_headers(response))
+        if isinstance(result, NotAnArticle):
+            self.logger.warning("Not an article: %s (%s)", response.url, result.reason)
+            yield PageProblem(result.url, "parse_failure", result.reason, gone=result.gone)
+        else:
+            yield result
+        # Previous/next links reach articles that no list page shows.
+        links = find_links(response.body, response.url, response_headers(response))
+        yield from self._article_requests(links.views + links.issue_pages)
+
+    def request_failed(self, failure: Failure) -> Iterator[PageProblem]:
+        request = failure.request
+        url = site.canonical_url(request.url)
+        status = failure.value.response.status if failure.check(HttpError) else None
+        reason = f"HTTP {status}" if status else failure.getErrorMessage() or repr(failure.value)
+        self.logger.error("Failed: %s (%s)", request.url, reason)
+        if request.meta.get("page_type") == "list":
+            self.list_pages_failed[url] = reason
+        gone = request.meta.get("page_type") == "article" and status in GONE_STATUSES
+        yield PageProblem(url, "error", reason, gone=gone)
+
+    def _list_requests(self, urls: tuple[str, ...] | list[str]) -> Iterator[scrapy.Request]:
+        for url in urls:
+            canonical = site.canonical_url(url)
+            if canonical in self.list_pages_queued:
+                continue
+            if len(self.list_pages_queued) >= self.max_list_pages:
+                self.list_pages_failed[canonical] = "UNPOG_MAX_LIST_PAGES reached"
+                continue
+            self.list_pages_queued.add(canonical)
+            yield self._request(canonical, self.parse_list, "list")
+
+    def _article_requests(self, urls: tuple[str, ...]) -> Iterator[scrapy.Request]:
+        for url in urls:
+            yield self._request(url, self.parse_article_page, "article")
+
+    def _request(self, canonical: str, callback: Any, page_type: str) -> scrapy.Request:
+        return scrapy.Request(
+            site.absolute_url(self.base_url, canonical),
+            callback=callback,
+            errback=self.request_failed,
+            meta={"page_type": page_type},
+        )
