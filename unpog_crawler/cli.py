@@ -63,7 +63,7 @@ def spider_names(settings: Settings) -> list[str]:
 
 def run_crawls(settings: Settings, names: list[str]) -> list[dict[str, Any]]:
     """Run the spiders one after another (one archive has one writer); return their rows."""
-    process = AsyncCrawlerProcess(settings, install_root_handler=True)
+    process = AsyncCrawlerProcess(settings)
     crawlers = [process.create_crawler(name) for name in names]
 
     async def crawl_in_turn() -> None:
@@ -237,6 +237,17 @@ def explore_hint(db_path: str) -> str:
         f"  datasette {path}\n"
     )
 
+
+def register_subcommands() -> None:
+    """Commands for researchers live in their own module; they only read the archive."""
+    try:
+        from unpog_crawler.research_cli import register
+    except ImportError:  # not written yet
+        return
+    register(main)
+
+
+register_subcommands()
 
 if __name__ == "__main__":
     main()

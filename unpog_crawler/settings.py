@@ -16,6 +16,9 @@ UNPOG_BASE_URL = "https://unpog.org"
 # The Quarterly's list page: its name was not seen on the live site, so it is a setting.
 UNPOG_QUARTERLY_LIST_PATH = "/page/sub4_3_list.asp"
 UNPOG_ARCHIVE_DB = "archive/unpog.db"
+# Ask again for archived articles the lists no longer show: only an article's own page
+# can tell "deleted" (no such post, 404) from "merely unlisted".
+UNPOG_RECHECK_KNOWN = True
 # Safety net against a paging bug that would link list pages forever.
 UNPOG_MAX_LIST_PAGES = 500
 
@@ -28,7 +31,7 @@ ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50%: no machine-regular beat
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2.0
 AUTOTHROTTLE_MAX_DELAY = 60.0

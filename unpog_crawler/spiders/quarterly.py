@@ -7,6 +7,7 @@ functions in `unpog_crawler.parsing`, and storing by the archive pipeline.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +17,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from unpog_crawler import site
+from unpog_crawler.archive import Archive
 from unpog_crawler.items import ListedArticle, NotAnArticle, PageFetched, PageProblem
 from unpog_crawler.parsing import find_links, parse_article
 
@@ -59,6 +61,19 @@ class QuarterlySpider(scrapy.Spider):
         first = site.list_page_url(self.base_url, self.list_path, 1)
         for request in self._list_requests([first]):
             yield request
+        # Archived articles the lists no longer show are asked for again: only their own
+        # page can tell "deleted" (no such post, 404) from "merely unlisted".
+        for request in self._article_requests(tuple(self.known_urls())):
+            yield request
+
+    def known_urls(self) -> list[str]:
+        if not self.settings.getbool("UNPOG_RECHECK_KNOWN"):
+            return []
+        db_path = self.settings.get("UNPOG_ARCHIVE_DB")
+        if not Path(db_path).exists():
+            return []
+        with Archive(db_path, create=False) as archive:
+            return archive.live_urls(self.name)
 
     def parse_list(self, response: Response) -> Iterator[Any]:
         url = site.canonical_url(response.url)
@@ -112,12 +127,16 @@ class QuarterlySpider(scrapy.Spider):
 
     def _article_requests(self, urls: tuple[str, ...]) -> Iterator[scrapy.Request]:
         for url in urls:
-            yield self._request(url, self.parse_article_page, "article")
+            # Below list pages, so the whole listing is read early and paging stays cheap.
+            yield self._request(url, self.parse_article_page, "article", priority=-1)
 
-    def _request(self, canonical: str, callback: Any, page_type: str) -> scrapy.Request:
+    def _request(
+        self, canonical: str, callback: Any, page_type: str, priority: int = 0
+    ) -> scrapy.Request:
         return scrapy.Request(
             site.absolute_url(self.base_url, canonical),
             callback=callback,
             errback=self.request_failed,
             meta={"page_type": page_type},
+            priority=priority,
         )

@@ -1,0 +1,64 @@
+"""Shared test fixtures: the local replica of the site, and real Scrapy crawls of it.
+
+Crawls run in-process on the asyncio reactor (pytest-twisted, see pyproject's addopts),
+through the same settings, spider and pipeline as `unpog crawl`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.crawler import AsyncCrawlerRunner
+from twisted.internet.defer import Deferred
+
+from unpog_crawler.archive import Archive
+from unpog_crawler.cli import project_settings
+from unpog_crawler.replica.server import ReplicaServer, serve
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+# A local site needs no politeness; retries stay on so that retry behaviour is real.
+TEST_SETTINGS: dict[str, Any] = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS": 8,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "RETRY_TIMES": 2,
+    "DOWNLOAD_TIMEOUT": 10,
+    "LOG_LEVEL": "WARNING",
+}
+
+
+@pytest.fixture
+def replica() -> Iterator[ReplicaServer]:
+    with serve() as server:
+        yield server
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "archive" / "unpog.db"
+
+
+async def crawl(base_url: str, db_path: Path, spider: str = "quarterly", **overrides: Any) -> dict:
+    """Run one real crawl and return its row from the `crawls` table."""
+    settings = project_settings(
+        {**TEST_SETTINGS, "UNPOG_BASE_URL": base_url, "UNPOG_ARCHIVE_DB": str(db_path), **overrides}
+    )
+    runner = AsyncCrawlerRunner(settings)
+    crawler = runner.create_crawler(spider)
+    await Deferred.fromFuture(runner.crawl(crawler))
+    crawl_id = crawler.stats.get_value("unpog/crawl_id")
+    assert crawl_id, "the crawl did not open the archive"
+    archive = Archive(db_path, create=False)
+    try:
+        return archive.crawl(crawl_id)
+    finally:
+        archive.close()
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()

@@ -1,0 +1,419 @@
+"""A local replica of UNPOG's Quarterly board, served over HTTP for tests.
+
+`ReplicaSite` holds the mutable state (articles, failures, request log) and answers
+requests as plain data; `ReplicaServer` puts it on a loopback port. Tests change the site
+between crawls (`edit`, `delete`, `touch_markup`, `fail`, ...) to drive the archive through
+new versions, removals and errors, without any network.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from unpog_crawler.replica import templates
+from unpog_crawler.replica.content import (
+    ARTICLES,
+    ISSUE_PAGES,
+    LAYOUTS,
+    Article,
+    IssuePage,
+)
+
+HTML_UTF8 = "text/html; charset=utf-8"
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+}
+LIST_PATH = "/page/sub4_3_list.asp"
+VIEW_PATH = "/page/sub4_3_view.asp"
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    content_type: str = HTML_UTF8
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Failure:
+    path: str  # lower-case path
+    params: dict[str, str]  # lower-case names; all must match the request's
+    status: int
+    remaining: int | None  # None: until heal()
+
+    def matches(self, path: str, params: dict[str, str]) -> bool:
+        return path == self.path and all(params.get(k) == v for k, v in self.params.items())
+
+
+class RequestLog:
+    """Thread-safe log of (method, path+query, status), in the order requests were answered."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[tuple[str, str, int]] = []
+
+    def append(self, method: str, target: str, status: int) -> None:
+        with self._lock:
+            self._entries.append((method, target, status))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def snapshot(self) -> list[tuple[str, str, int]]:
+        with self._lock:
+            return list(self._entries)
+
+    def count(self, fragment: str = "", status: int | None = None) -> int:
+        """How many logged requests have `fragment` in their target (and `status`, if given)."""
+        return sum(
+            1
+            for _, target, code in self.snapshot()
+            if fragment in target and (status is None or code == status)
+        )
+
+    def __iter__(self) -> Iterator[tuple[str, str, int]]:
+        return iter(self.snapshot())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __getitem__(self, index: int) -> tuple[str, str, int]:
+        with self._lock:
+            return self._entries[index]
+
+
+def query_params(query: str) -> dict[str, str]:
+    """Query parameters with lower-case names (ASP's Request() ignores case); first wins."""
+    params: dict[str, str] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(name.lower(), value)
+    return params
+
+
+def as_int(value: str | None) -> int | None:
+    if value is None or not re.fullmatch(r"\s*\d{1,9}\s*", value):
+        return None
+    return int(value)
+
+
+class ReplicaSite:
+    """The replica's mutable state and its request handling (no sockets here).
+
+    All public methods are thread-safe: tests mutate the site while the server thread runs.
+    """
+
+    def __init__(
+        self,
+        articles: tuple[Article, ...] | None = None,
+        issue_pages: tuple[IssuePage, ...] | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._defaults = {a.sn: a for a in copy.deepcopy(articles or ARTICLES)}
+        self._issue_defaults = {p.slug: p for p in copy.deepcopy(issue_pages or ISSUE_PAGES)}
+        self.requests = RequestLog()
+        self.reset()
+
+    # ---- state --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the default content: no edits, no deletions, no failures, counters reset."""
+        with self._lock:
+            self._articles: dict[int, Article] = copy.deepcopy(self._defaults)
+            self._issue_pages: dict[str, IssuePage] = copy.deepcopy(self._issue_defaults)
+            self._deleted: dict[int, Article] = {}
+            self._hits = {sn: a.hits for sn, a in self._articles.items()}
+            self._failures: list[_Failure] = []
+
+    def article(self, sn: int) -> Article | None:
+        """The live article `sn`, or None when it is missing or deleted."""
+        with self._lock:
+            return self._articles.get(sn)
+
+    def articles(self) -> list[Article]:
+        """Live articles, newest (highest sn) first: the order of the list pages."""
+        with self._lock:
+            return sorted(self._articles.values(), key=lambda a: a.sn, reverse=True)
+
+    @property
+    def issue_pages(self) -> list[IssuePage]:
+        with self._lock:
+            return list(self._issue_pages.values())
+
+    def page_count(self) -> int:
+        return max(1, -(-len(self.articles()) // templates.PAGE_SIZE))
+
+    # ---- mutations ----------------------------------------------------------------------
+
+    def edit(self, sn: int, **fields: Any) -> Article:
+        """Change an article's fields (e.g. `title=`, `body=`); lists become tuples."""
+        with self._lock:
+            current = self._live(sn)
+            values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+            if "layout" in values:
+                check_layout(values["layout"])
+            updated = dataclasses.replace(current, **values)
+            self._articles[sn] = updated
+            return updated
+
+    def delete(self, sn: int) -> None:
+        """Remove an article: its view answers "no such post" and the list drops it."""
+        with self._lock:
+            self._deleted[sn] = self._live(sn)
+            del self._articles[sn]
+
+    def restore(self, sn: int) -> Article:
+        """Bring back a deleted article as it was; otherwise reset `sn` to its default."""
+        with self._lock:
+            article = self._deleted.pop(sn, None) or self._defaults.get(sn)
+            if article is None:
+                raise KeyError(f"sn={sn} was never part of the replica")
+            self._articles[sn] = article
+            self._hits.setdefault(sn, article.hits)
+            return article
+
+    def add(self, item: Article) -> Article:
+        """Publish a new article (or replace the one with the same sn)."""
+        check_layout(item.layout)
+        with self._lock:
+            self._deleted.pop(item.sn, None)
+            self._articles[item.sn] = item
+            self._hits.setdefault(item.sn, item.hits)
+            return item
+
+    def set_layout(self, sn: int, layout: str) -> Article:
+        """Serve the same article through another template (markup change, same words)."""
+        return self.edit(sn, layout=layout)
+
+    def touch_markup(self, sn: int) -> Article:
+        """A markup-only change: entities, whitespace and tags differ, the words do not."""
+        with self._lock:
+            return self.edit(sn, markup_rev=self._live(sn).markup_rev + 1)
+
+    def fail(self, path: str, status: int = 500, times: int | None = None) -> None:
+        """Answer `path` with `status`: `times` requests, or until `heal()` when None.
+
+        Without a query, `path` fails whatever the query; with one (`...view.asp?sn=52`),
+        only requests carrying those parameter values fail (other parameters may vary).
+        """
+        parts = urlsplit(path)
+        rule = _Failure(parts.path.lower(), query_params(parts.query), status, times)
+        with self._lock:
+            self._failures.append(rule)
+
+    def heal(self) -> None:
+        """Forget every failure rule."""
+        with self._lock:
+            self._failures.clear()
+
+    def _live(self, sn: int) -> Article:
+        article = self._articles.get(sn)
+        if article is None:
+            raise KeyError(f"no live article sn={sn}")
+        return article
+
+    # ---- requests -----------------------------------------------------------------------
+
+    def handle(self, method: str, target: str) -> Response:
+        """Answer one request (`target` = path + query) and log it."""
+        parts = urlsplit(target)
+        path, params = parts.path.lower(), query_params(parts.query)
+        response = self._injected_failure(path, params) or self._route(path, params)
+        self.requests.append(method, target, response.status)
+        return response
+
+    def _injected_failure(self, path: str, params: dict[str, str]) -> Response | None:
+        with self._lock:
+            for rule in self._failures:
+                if rule.matches(path, params):
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                        if rule.remaining <= 0:
+                            self._failures.remove(rule)
+                    return error_response(rule.status)
+        return None
+
+    def _route(self, path: str, params: dict[str, str]) -> Response:
+        if path == "/robots.txt":
+            return Response(200, templates.ROBOTS_TXT.encode(), "text/plain; charset=utf-8")
+        if path in ("/", "/index.asp"):
+            return html_response(templates.home_page())
+        if path == LIST_PATH:
+            return self._list(as_int(params.get("page")) or 1)
+        if path == VIEW_PATH:
+            return self._view(as_int(params.get("sn")))
+        issue = self._issue_page(path)
+        if issue is not None:
+            return html_response(templates.issue_page(issue))
+        if path.startswith("/upload/"):
+            return image_response(path)
+        if path == "/common/download.asp" and params.get("file"):
+            return Response(
+                200,
+                templates.pdf_bytes(params["file"]),
+                "application/pdf",
+                {"Content-Disposition": f'attachment; filename="{params["file"]}"'},
+            )
+        return error_response(404)
+
+    def _issue_page(self, path: str) -> IssuePage | None:
+        match = re.fullmatch(r"/page/(sub4_3_\d{4}_[a-z]+)\.asp", path)
+        with self._lock:
+            return self._issue_pages.get(match.group(1)) if match else None
+
+    def _list(self, page: int) -> Response:
+        with self._lock:
+            live = self.articles()
+            hits = dict(self._hits)
+        start = (page - 1) * templates.PAGE_SIZE
+        rows = live[start : start + templates.PAGE_SIZE]
+        return html_response(
+            templates.list_page(
+                rows, page=page, total=len(live), hits=hits, issue_pages=self.issue_pages
+            )
+        )
+
+    def _view(self, sn: int | None) -> Response:
+        with self._lock:
+            article = self._articles.get(sn) if sn is not None else None
+            if article is None:
+                return html_response(templates.NO_SUCH_POST)
+            # Every request counts, as on the live site: the counter never repeats.
+            self._hits[sn] = self._hits.get(sn, article.hits) + 1
+            hits = self._hits[sn]
+            live = self.articles()
+        index = next(i for i, a in enumerate(live) if a.sn == sn)
+        newer = live[index - 1] if index > 0 else None
+        older = live[index + 1] if index + 1 < len(live) else None
+        page = index // templates.PAGE_SIZE + 1
+        page_html = templates.view_page(article, hits=hits, older=older, newer=newer, page=page)
+        body = templates.encode(page_html, article.charset)
+        # The EUC-KR page declares its charset only in <meta>, like many old ASP pages.
+        content_type = "text/html" if article.charset != "utf-8" else HTML_UTF8
+        return Response(200, body, content_type)
+
+
+def check_layout(layout: str) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
+
+
+def html_response(page: str, status: int = 200) -> Response:
+    return Response(status, page.encode("utf-8"))
+
+
+def error_response(status: int) -> Response:
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Error"
+    return html_response(templates.error_page(status, reason), status)
+
+
+def image_response(path: str) -> Response:
+    extension = path[path.rfind(".") :] if "." in path else ""
+    content_type = IMAGE_TYPES.get(extension)
+    if content_type is None:
+        return error_response(404)
+    body = templates.jpeg_bytes() if content_type == "image/jpeg" else templates.png_bytes()
+    return Response(200, body, content_type)
+
+
+class ReplicaHandler(BaseHTTPRequestHandler):
+    """GET and HEAD against the server's `ReplicaSite`; keep-alive, no per-request logging."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "Microsoft-IIS/8.5"
+    sys_version = ""
+    timeout = 15  # drop idle keep-alive connections so handler threads end
+    server: ReplicaServer
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._answer(send_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(send_body=False)
+
+    def _answer(self, send_body: bool) -> None:
+        response = self.server.site.handle(self.command, self.path)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Cache-Control", "private")
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # tests read `site.requests` instead of a stderr line per request
+
+
+class ReplicaServer(ThreadingHTTPServer):
+    request_queue_size = 128  # the default backlog of 5 stalls crawls at concurrency 16+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], site: ReplicaSite) -> None:
+        super().__init__(address, ReplicaHandler)
+        self.site = site
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ReplicaServer:
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket (idempotent)."""
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join()
+            self._thread = None
+        self.server_close()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients (crawlers, urllib) drop connections mid-response; that is not news.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+    def __enter__(self) -> ReplicaServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve(site: ReplicaSite | None = None, host: str = "127.0.0.1", port: int = 0) -> ReplicaServer:
+    """Start a replica in a background thread; `port=0` picks a free port (see `.base_url`)."""
+    return ReplicaServer((host, port), site or ReplicaSite()).start()
