@@ -342,6 +342,103 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
     db.table("versions").enable_fts(["title", "body_text"], create_triggers=True)
 
 
+# Columns of a version as researchers read it: the article's identity and status, then the
+# version's fields. Shared by latest_versions, as-of and export so that they line up.
+_VERSION_VIEW_COLUMNS = """
+            a.id AS article_id,
+            a.url,
+            a.status,
+            v.version,
+            v.id AS version_id,
+            v.crawl_id,
+            v.captured_at,
+            v.changed_fields,
+            v.content_hash,
+            v.source_id,
+            v.section,
+            v.kind,
+            v.title,
+            a.issue,
+            a.issue_basis,
+            v.issue AS stated_issue,
+            v.event_start,
+            v.event_end,
+            v.event_place,
+            v.authors,
+            v.footnotes,
+            v.images,
+            v.attachments,
+            v.body_text,
+            v.fetched_url,
+            v.page_sha256,
+            v.encoding"""
+
+
+@migrations(name="0002_research_views")
+def _m0002_research_views(db: sqlite_utils.Database) -> None:
+    statements = [
+        # As-of: the newest version of one article captured on or before a moment.
+        "CREATE INDEX idx_versions_article_captured ON versions(article_id, captured_at)",
+        # Changes since a date, and an article's status at a moment (its last change then).
+        "CREATE INDEX idx_changes_at ON changes(at)",
+        "CREATE INDEX idx_changes_article_at ON changes(article_id, at)",
+        "CREATE INDEX idx_changes_kind_at ON changes(kind, at)",
+        # Crawl health over time.
+        "CREATE INDEX idx_crawls_started_at ON crawls(started_at)",
+        "CREATE INDEX idx_articles_issue ON articles(issue)",
+        f"""CREATE VIEW latest_versions AS
+        SELECT {_VERSION_VIEW_COLUMNS},
+            a.first_seen,
+            a.last_seen
+        FROM articles a
+        JOIN versions v ON v.article_id = a.id AND v.version = a.current_version
+        WHERE a.status = 'live'""",
+        """CREATE VIEW change_log AS
+        SELECT
+            c.id,
+            c.crawl_id,
+            cr.started_at AS crawl_started_at,
+            c.at,
+            c.kind,
+            c.article_id,
+            COALESCE(v.title, a.title) AS title,
+            a.url,
+            a.section,
+            c.from_version,
+            c.to_version,
+            c.changed_fields,
+            c.reason
+        FROM changes c
+        JOIN articles a ON a.id = c.article_id
+        JOIN crawls cr ON cr.id = c.crawl_id
+        LEFT JOIN versions v
+            ON v.article_id = c.article_id AND v.version = COALESCE(c.to_version, c.from_version)
+        """,
+        """CREATE VIEW removed_articles AS
+        SELECT
+            a.id AS article_id,
+            a.url,
+            a.source_id,
+            a.section,
+            a.kind,
+            a.title,
+            a.issue,
+            a.first_seen,
+            a.last_seen,
+            a.current_version AS last_version,
+            c.crawl_id AS removed_by_crawl_id,
+            c.at AS removed_at,
+            c.reason
+        FROM articles a
+        JOIN changes c ON c.id = (
+            SELECT MAX(r.id) FROM changes r WHERE r.article_id = a.id AND r.kind = 'removed'
+        )
+        WHERE a.status = 'removed'""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 KNOWN_MIGRATIONS = tuple(m.name for m in migrations._migrations)
 
 
@@ -779,6 +876,11 @@ class Archive:
 
     def article(self, url: str) -> dict[str, Any] | None:
         return self._article_row(url)
+
+    def live_urls(self, spider: str) -> list[str]:
+        """Canonical URLs of the live articles a spider owns (re-checked on each crawl)."""
+        sql = "select url from articles where spider = ? and status = 'live' order by id"
+        return [row[0] for row in self.db.execute(sql, [spider]).fetchall()]
 
     def versions(self, article_id: int) -> list[dict[str, Any]]:
         """All versions of an article, oldest first (list fields as stored: JSON text)."""

@@ -1,0 +1,232 @@
+"""Everything specific to unpog.org: selectors, URL patterns and page rules.
+
+The live site's markup has never been seen (docs/assumed-markup.md records the guess), so
+every rule that depends on it lives here, in priority order, for the first real crawl to
+check and correct in one place. Parsing code elsewhere only consumes these constants.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+
+from w3lib.url import add_or_replace_parameter, canonicalize_url
+
+# --- Hosts and URL patterns -------------------------------------------------------------
+
+UNPOG_HOSTS = ("unpog.org", "www.unpog.org", "unpog.gabia.io")
+DEFAULT_BASE_URL = "https://unpog.org"
+# Relative links on the site ("sub4_3_view.asp?sn=5") are written relative to /page/.
+DEFAULT_LINK_BASE = "/page/"
+
+QUARTERLY_VIEW_PATH = "/page/sub4_3_view.asp"
+QUARTERLY_LIST_PATH = "/page/sub4_3_list.asp"
+# Whole-issue pages of the Quarterly (2022 on): sub4_3_<year>_<season>.asp.
+ISSUE_PAGE_RE = re.compile(r"sub4_3_(?P<year>\d{4})_(?P<season>[a-z]+)\.asp$", re.I)
+SECTION = "quarterly"
+
+# Query parameters that make a page's identity, per path, in output order and spelling.
+# Anything else on these paths (page, search, SearchString, Gubun: list context) is dropped.
+IDENTITY_PARAMS: dict[str, tuple[str, ...]] = {
+    QUARTERLY_VIEW_PATH: ("sn",),
+    QUARTERLY_LIST_PATH: ("page",),
+    "/page/sub3_1_view.asp": ("BoardID", "sn"),
+    "/page/sub3_1_list.asp": ("BoardID", "page"),
+    "/page/sub5_1_view.asp": ("BoardID", "sn"),
+    "/page/sub5_1_list.asp": ("BoardID", "page"),
+    "/page/sub4_1_view.asp": ("tb_engagement_sn",),
+}
+# Defaults written out so that "list.asp" and "list.asp?page=1" are one page.
+IDENTITY_DEFAULTS: dict[str, str] = {"page": "1"}
+# ASP reads these with CInt, so "072" and "72" are the same page; BoardID keeps its zeros.
+NUMERIC_PARAMS = frozenset({"sn", "page", "tb_engagement_sn"})
+# Id parameters of view pages, in the order view_id() tries them.
+VIEW_ID_PARAMS = ("sn", "tb_engagement_sn")
+
+# --- Article view page ------------------------------------------------------------------
+
+# The element holding the article, most specific first. The first that matches wins.
+CONTAINER_SELECTORS = (
+    ".board_view .view_content",
+    "td.view_content",
+    "div.view_content",
+    "#contents",
+    ".quarterly_issue",
+    ".board_view",
+)
+# The article heading (fallback title source when the share line is missing).
+HEADING_SELECTORS = (
+    ".board_view .view_title h4",
+    ".board_view th.subject",
+    ".view_title h4",
+    "th.subject",
+    ".view_title",
+    ".quarterly_issue > h4",
+)
+# Headings removed from the container when a broad fallback container includes them.
+HEADING_FURNITURE_SELECTORS = ("th.subject", ".view_title", ".quarterly_issue > h4")
+# The share box's title line "UNPOG : <heading>": the cleanest title source.
+SHARE_TITLE_SELECTORS = (".share_box .share_title", ".share_title", ".share_box p")
+SHARE_LINE_RE = re.compile(r"^UNPOG\s*:\s*(?P<title>\S.*)$")
+# The page <title> is also "UNPOG : <section>", never an article title.
+SECTION_TITLE_RE = re.compile(r"^(?:UNPOG\s*:\s*)?News\s*&\s*Events\b", re.I)
+
+# Elements that are page furniture wherever they appear, even inside the container.
+FURNITURE_SELECTORS = (
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "#header",
+    ".gnb",
+    "#lnb",
+    "#footer",
+    ".sub_title",
+    ".hit",
+    "td.info",
+    ".board_view .info",
+    ".view_info",
+    ".prev_next",
+    ".btn_list",
+    ".btn_area",
+    ".share_box",
+    ".sns",
+)
+_SOCIAL = r"(?:페이스북|트위터|유튜브|블로그|인스타그램)"
+# The social-links line (RSS sometimes missing), whole or one link per line.
+SOCIAL_LINE_RE = re.compile(rf"^{_SOCIAL}(?:\s*(?:{_SOCIAL}|RSS))*$", re.I)
+SOCIAL_RSS_RE = re.compile(r"^RSS$", re.I)
+# A view counter as a line of its own, or ending a short line ("Date 2019-01-02 Hit : 33").
+COUNTER_LINE_RE = re.compile(
+    r"^(?:[^.!?]{0,60}?\s)?(?:hits?|views?|조회수?|read)\s*[:：]?\s*[\d,]+$", re.I
+)
+
+# Images that are page furniture (file-type icons, buttons) even inside the container.
+IGNORED_IMAGE_RE = re.compile(r"/(?:icons?|btn)/|/(?:icon|ico|btn)_[^/]*$", re.I)
+
+# Attachments: the board's download script, or a link to a document file.
+DOWNLOAD_RE = re.compile(r"download\.asp", re.I)
+ATTACHMENT_EXT_RE = re.compile(r"\.(?:pdf|docx?|hwp|hwpx|pptx?|xlsx?|zip)$", re.I)
+# File blocks some boards print outside the body container.
+ATTACHMENT_BLOCK_SELECTORS = (".board_view .file", ".view_file", ".file_list")
+
+WELCOME_NOTE_RE = re.compile(r"^welcome\s+note$", re.I)
+# Names of the newsletter in Welcome Note prose ("the 2nd UNPOG Public Governance Quarterly").
+NEWSLETTER_NAME_RE = r"(?:issue|edition|(?:UNPOG\s+)?(?:Public\s+Governance\s+)?Quarterly\b)"
+
+# --- "No such post" and error pages -----------------------------------------------------
+
+NO_POST_SCRIPT_RE = re.compile(r"alert\s*\(|history\.(?:back|go)\s*\(", re.I)
+NO_POST_MESSAGE_RE = re.compile(
+    r"게시물이\s*없습니다|존재하지\s*않는|삭제된\s*게시물|does\s+not\s+exist|no\s+(?:such\s+)?post",
+    re.I,
+)
+# Text that names an error page served with HTTP 200, for the NotAnArticle reason.
+ERROR_PAGE_RE = re.compile(
+    r"service\s+unavailable|database\s+error|internal\s+server\s+error|server\s+error"
+    r"|ADODB|OLE\s+DB|ODBC|under\s+maintenance|page\s+not\s+found|runtime\s+error",
+    re.I,
+)
+
+# --- List pages and links ---------------------------------------------------------------
+
+# Blocks that hold the list's page links, most specific first.
+PAGING_SELECTORS = (".paging", ".pagination", ".page_num", "#paging")
+# javascript: links and onclick handlers carrying an article id: goView('72'), fnView(72).
+JS_VIEW_RE = re.compile(
+    r"\b(?:go|fn|js)?_?(?:view|read|detail)\w*\s*\(\s*['\"]?(?P<id>\d+)['\"]?", re.I
+)
+# javascript: paging: goPage(2), fnPage('3').
+JS_PAGE_RE = re.compile(r"\b(?:go|fn|js)?_?page\w*\s*\(\s*['\"]?(?P<page>\d+)['\"]?", re.I)
+# URLs spelled out inside scripts: location.href='sub4_3_view.asp?sn=5', window.open(...).
+JS_URL_RE = re.compile(r"""[\w./:-]+\.asp(?:\?[^'"\s)]*)?""", re.I)
+# On the Quarterly a javascript view id is a Quarterly sn.
+JS_VIEW_PATH = QUARTERLY_VIEW_PATH
+JS_LIST_PATH = QUARTERLY_LIST_PATH
+
+
+# --- URL helpers ------------------------------------------------------------------------
+
+
+def _split(url: str, base: str | None = None):
+    """Resolve a relative link (against base, or /page/ as the site writes them) and split."""
+    if not urlsplit(url).scheme and not url.startswith("//"):
+        url = urljoin(base or DEFAULT_LINK_BASE, url)
+    return urlsplit(url)
+
+
+def _identity_query(params: list[tuple[str, str]], names: tuple[str, ...]) -> str:
+    """Keep only the identity params (first value wins), in canonical spelling and order."""
+    by_name: dict[str, str] = {}
+    for key, value in params:
+        by_name.setdefault(key.lower(), value.strip())
+    kept = []
+    for name in names:
+        value = by_name.get(name.lower()) or IDENTITY_DEFAULTS.get(name.lower())
+        if value is None:
+            continue
+        if name.lower() in NUMERIC_PARAMS and value.isdigit():
+            value = str(int(value))
+        kept.append((name, value))
+    return urlencode(kept)
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """Identity of a page: lower-cased path + canonical query, never host or scheme."""
+    parts = _split(url, base)
+    path = (parts.path or "/").lower()
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    names = IDENTITY_PARAMS.get(path)
+    if names is not None:
+        query = _identity_query(params, names)
+    elif ISSUE_PAGE_RE.search(path):
+        query = ""
+    else:
+        # Unknown page: ASP ignores the case of names, so lower them; sort for stability.
+        lowered = urlencode([(k.lower(), v) for k, v in params])
+        query = urlsplit(canonicalize_url("http://x/?" + lowered)).query
+    return path + ("?" + query if query else "")
+
+
+def absolute_url(base_url: str, canonical: str) -> str:
+    """The canonical path+query on base_url's scheme and host."""
+    if urlsplit(canonical).scheme:
+        return canonical
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}{canonical}"
+
+
+def list_page_url(base_url: str, list_path: str = QUARTERLY_LIST_PATH, page: int = 1) -> str:
+    """Absolute URL of list page `page` (list_path may carry its own query, e.g. BoardID)."""
+    return add_or_replace_parameter(absolute_url(base_url, list_path), "page", str(page))
+
+
+def view_id(url: str) -> str | None:
+    """The article id (sn, or tb_engagement_sn on Youth views) of a view URL, else None."""
+    parts = _split(url)
+    if not parts.path.lower().endswith("_view.asp"):
+        return None
+    params = {k.lower(): v for k, v in parse_qsl(parts.query) if v.strip()}
+    for name in VIEW_ID_PARAMS:
+        if name in params:
+            value = params[name].strip()
+            return str(int(value)) if value.isdigit() else value
+    return None
+
+
+def is_site_host(host: str, page_host: str = "") -> bool:
+    """True for an UNPOG host (any port) or the page's own host:port."""
+    host = host.lower()
+    return host.split(":")[0] in UNPOG_HOSTS or (bool(page_host) and host == page_host.lower())
+
+
+def link_identity(link: str, page_url: str) -> str:
+    """What a link means for content hashing: path+query on our hosts, else the full URL.
+
+    A mirror, or the replica on another port, then links to "the same" images and files.
+    """
+    absolute = urljoin(page_url, link.strip())
+    parts = urlsplit(absolute)
+    if is_site_host(parts.netloc, urlsplit(page_url).netloc):
+        return canonical_url(absolute)
+    return absolute
