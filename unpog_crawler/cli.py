@@ -43,6 +43,12 @@ def parse_setting_options(values: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
+class ArchiveProblem(click.ClickException):
+    """The archive cannot be used as given: a usage error (exit 2), nothing was written."""
+
+    exit_code = 2
+
+
 def check_archive(db_path: str) -> None:
     """Open (creating if needed) and lock-test the archive before Scrapy starts, so that a
     bad path, a foreign file or a running crawl is one clear line, not a traceback."""
@@ -54,7 +60,7 @@ def check_archive(db_path: str) -> None:
         finally:
             archive.close()
     except ArchiveError as error:
-        raise click.ClickException(str(error)) from error
+        raise ArchiveProblem(str(error)) from error
 
 
 def spider_names(settings: Settings) -> list[str]:

@@ -70,6 +70,9 @@ class ArchivePipeline:
         self.crawl_id = archive.start_crawl(
             spider.name, settings.get("UNPOG_BASE_URL"), utc_now(), recorded
         )
+        # The spider re-checks archived articles; it must not open a second connection to
+        # the file in this process (closing it would drop SQLite's POSIX locks).
+        spider.archived_urls = archive.live_urls(spider.name)
         self.crawler.stats.set_value("unpog/crawl_id", self.crawl_id)
         self.crawler.stats.set_value("unpog/archive_db", str(self.archive.path))
         logger.info("Crawl %s started into %s", self.crawl_id, self.archive.path)

@@ -7,7 +7,6 @@ functions in `unpog_crawler.parsing`, and storing by the archive pipeline.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +16,6 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from unpog_crawler import site
-from unpog_crawler.archive import Archive
 from unpog_crawler.items import ListedArticle, NotAnArticle, PageFetched, PageProblem
 from unpog_crawler.parsing import find_links, parse_article
 
@@ -67,13 +65,10 @@ class QuarterlySpider(scrapy.Spider):
             yield request
 
     def known_urls(self) -> list[str]:
+        """Live archived articles, handed over by the archive pipeline when it opened."""
         if not self.settings.getbool("UNPOG_RECHECK_KNOWN"):
             return []
-        db_path = self.settings.get("UNPOG_ARCHIVE_DB")
-        if not Path(db_path).exists():
-            return []
-        with Archive(db_path, create=False) as archive:
-            return archive.live_urls(self.name)
+        return list(getattr(self, "archived_urls", []))
 
     def parse_list(self, response: Response) -> Iterator[Any]:
         url = site.canonical_url(response.url)
