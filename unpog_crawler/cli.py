@@ -7,6 +7,8 @@ library. Exit status: 0 healthy, 1 when a crawl failed, was incomplete or hit er
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -244,13 +246,15 @@ def explore_hint(db_path: str) -> str:
     )
 
 
+# Commands beyond crawling live in their own modules, each with `register(group)`.
+SUBCOMMAND_MODULES = ("research_cli", "doctor_cli", "capture_cli")
+
+
 def register_subcommands() -> None:
-    """Commands for researchers live in their own module; they only read the archive."""
-    try:
-        from unpog_crawler.research_cli import register
-    except ImportError:  # not written yet
-        return
-    register(main)
+    for name in SUBCOMMAND_MODULES:
+        if importlib.util.find_spec(f"unpog_crawler.{name}") is None:
+            continue  # not part of this installation
+        importlib.import_module(f"unpog_crawler.{name}").register(main)
 
 
 register_subcommands()
