@@ -1,7 +1,8 @@
 """Render the archive's schema documentation (from archive.py's docs) as Markdown.
 
 The README's schema section is this output; a test keeps the two equal, so the
-documentation cannot drift from the schema. Run `python -m unpog_crawler.schema_doc --write README.md` after a schema change.
+documentation cannot drift from the schema. After a schema change, run
+`python -m unpog_crawler.schema_doc --write README.md`.
 """
 
 from __future__ import annotations
