@@ -173,3 +173,43 @@ def wait_for_versions(db_path: Path, at_least: int, timeout: float = 60) -> None
                 return
         time.sleep(0.05)
     raise AssertionError(f"the crawl wrote fewer than {at_least} versions in {timeout}s")
+
+
+def test_ctrl_c_ends_the_crawl_as_interrupted_and_removes_nothing(replica, db_path):
+    run([*UNPOG, "crawl", "--base-url", replica.base_url, "--db", str(db_path), *FAST])
+    replica.site.delete(83)  # a complete crawl would remove it; an interrupted one must not
+    slow = ["-s", "DOWNLOAD_DELAY=0.3", "-s", "AUTOTHROTTLE_ENABLED=False", "-L", "WARNING"]
+    args = [*UNPOG, "crawl", "--base-url", replica.base_url, "--db", str(db_path), *slow]
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    wait_for_pages(db_path, crawl_id=2, at_least=2)
+    process.send_signal(signal.SIGINT)
+    stdout, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert b"interrupted" in stdout
+    connection = sqlite3.connect(db_path)
+    try:
+        assert connection.execute("select status from crawls where id = 2").fetchone() == (
+            "interrupted",
+        )
+        # Only a finished, complete crawl may infer removals from the listing.
+        removed_by_listing = connection.execute(
+            "select count(*) from changes where kind = 'removed' and reason like '%complete%'"
+        )
+        assert removed_by_listing.fetchone() == (0,)
+    finally:
+        connection.close()
+
+
+def wait_for_pages(db_path: Path, crawl_id: int, at_least: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        connection = sqlite3.connect(db_path)
+        try:
+            row = connection.execute("select pages from crawls where id = ?", [crawl_id]).fetchone()
+        finally:
+            connection.close()
+        if row and row[0] >= at_least:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"crawl {crawl_id} read fewer than {at_least} pages in {timeout}s")

@@ -1,0 +1,30 @@
+"""Polite defaults for the live site, and every one of them overridable like any setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from unpog_crawler.cli import project_settings
+
+
+def test_defaults_are_polite_to_the_live_site():
+    settings = project_settings({})
+
+    assert settings.get("UNPOG_BASE_URL") == "https://unpog.org"
+    assert settings.get("UNPOG_ARCHIVE_DB") == "archive/unpog.db"
+    assert settings.getbool("ROBOTSTXT_OBEY")
+    assert settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") <= 2
+    assert settings.getfloat("DOWNLOAD_DELAY") >= 1
+    assert settings.getbool("AUTOTHROTTLE_ENABLED")
+    assert settings.getbool("RETRY_ENABLED") and settings.getint("RETRY_TIMES") >= 1
+    assert 0 < settings.getint("DOWNLOAD_MAXSIZE") <= 50 * 1024 * 1024
+    assert "unpog-crawler" in settings.get("USER_AGENT")
+    assert "http" in settings.get("USER_AGENT")  # names where to learn about the bot
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DOWNLOAD_DELAY", "0"), ("UNPOG_BASE_URL", "http://127.0.0.1:8000"), ("ROBOTSTXT_OBEY", "0")],
+)
+def test_command_line_settings_override_the_defaults(name, value):
+    assert project_settings({name: value}).get(name) == value
