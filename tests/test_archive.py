@@ -25,6 +25,8 @@ from unpog_crawler.archive import (
     ArchiveUnavailable,
     NewerSchema,
     NotAnArchive,
+    UnknownArticle,
+    VersionOutOfRange,
     content_hash,
     utc_now,
 )
@@ -170,7 +172,17 @@ def test_foreign_keys_are_enforced(archive):
 def test_column_docs_describe_every_column_and_nothing_else(archive):
     db = archive.db
     documented = set(TABLE_DOCS)
-    actual = {"crawls", "articles", "versions", "changes", "crawl_problems", "issues"}
+    # Every table and view of the schema but SQLite's, the migrations record and the FTS index.
+    actual = {
+        name
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' "
+            "AND name NOT LIKE 'versions_fts%'"
+        )
+    }
+    assert {"crawls", "articles", "versions", "changes", "crawl_problems", "issues"} <= actual
+    assert {"latest_versions", "change_log", "removed_articles"} <= actual
     assert documented == actual
     for name in actual:
         columns = [row[1] for row in db.execute(f"PRAGMA table_info({name})")]
@@ -797,3 +809,46 @@ def test_full_text_search_finds_a_word_of_the_body(archive):
     assert [r["url"] for r in archive.db["versions"].search("digital")] == [
         "/page/sub4_3_view.asp?sn=72"
     ]
+
+
+# --- Reading, for researchers ---------------------------------------------------------------
+
+
+def test_as_of_gives_each_articles_latest_version_then_and_its_status_then(archive):
+    first = open_crawl(archive, T0)
+    archive.record_article(first, make_record(72), T0, SPIDER)
+    archive.record_article(first, make_record(77), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    archive.record_article(second, make_record(72, title="Renamed"), T1, SPIDER)
+    finish(archive, second, T1)  # 77 not listed: removed at T1
+    third = open_crawl(archive, T3)
+    archive.record_article(third, make_record(72, title="Renamed"), T3, SPIDER)  # unchanged
+    archive.record_article(third, make_record(77), T3, SPIDER)  # restored at T3
+    finish(archive, third, T3)
+
+    def state(moment):
+        return {r["source_id"]: (r["version"], r["status"]) for r in archive.as_of(moment)}
+
+    assert state("2024-04-30T00:00:00+00:00") == {}
+    assert state(T0) == {"72": (1, "live"), "77": (1, "live")}
+    assert state(T2) == {"72": (2, "live"), "77": (1, "removed")}
+    assert state(T3) == {"72": (2, "live"), "77": (1, "live")}
+    kinds = [(c["kind"], c["article_id"]) for c in archive.changes(since=T1)]
+    assert kinds == [("changed", 1), ("removed", 2), ("restored", 2)]
+    assert [c["kind"] for c in archive.changes(crawl_id=first)] == ["new", "new"]
+    assert [e["kind"] for e in archive.history(2)] == ["new", "removed", "restored"]
+
+
+def test_find_article_and_version_pair_errors(archive):
+    crawl_id = open_crawl(archive)
+    archive.record_article(crawl_id, make_record(72), T0, SPIDER)
+    found = archive.find_article("https://www.unpog.org/page/sub4_3_view.asp?page=3&sn=072")
+    assert found["url"] == "/page/sub4_3_view.asp?sn=72"
+    assert archive.find_article(str(found["id"]))["id"] == found["id"]
+    with pytest.raises(UnknownArticle, match="no article"):
+        archive.find_article("/page/sub4_3_view.asp?sn=1")
+    with pytest.raises(VersionOutOfRange, match="only one version"):
+        archive.version_pair(found["id"])
+    with pytest.raises(VersionOutOfRange, match="no version 3: it has versions 1 to 1"):
+        archive.version_pair(found["id"], 1, 3)

@@ -30,7 +30,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord
-from unpog_crawler.site import link_identity
+from unpog_crawler.site import canonical_url, link_identity
 
 __all__ = [
     "COLUMN_DOCS",
@@ -39,8 +39,12 @@ __all__ = [
     "ArchiveError",
     "ArchiveLocked",
     "ArchiveUnavailable",
+    "BadSearch",
     "NewerSchema",
     "NotAnArchive",
+    "UnknownArticle",
+    "VersionOutOfRange",
+    "fts_phrase_query",
     "content_hash",
     "utc_now",
 ]
@@ -49,7 +53,7 @@ MIGRATION_SET = "unpog_crawler"
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 
-CRAWL_STATUSES = ("running", "finished", "failed", "interrupted")
+CRAWL_STATUSES = ("running", "finished", "failed", "interrupted", "degraded")
 PROBLEM_KINDS = ("error", "parse_failure")
 # Fields of ArticleRecord stored as JSON lists in a version row.
 JSON_LIST_FIELDS = ("authors", "footnotes", "images", "attachments")
@@ -99,6 +103,18 @@ class ArchiveUnavailable(ArchiveError):
     """The archive cannot be opened: missing directory or file, unwritable, or corrupt."""
 
 
+class UnknownArticle(ArchiveError):
+    """No article of the archive has that id or URL."""
+
+
+class VersionOutOfRange(ArchiveError):
+    """The article has no version with that number (or too few versions to compare)."""
+
+
+class BadSearch(ArchiveError):
+    """SQLite's full-text search refused the query."""
+
+
 # --- Documentation of the schema (reused by the README and Datasette metadata) -----------------
 
 TABLE_DOCS: dict[str, str] = {
@@ -111,6 +127,16 @@ TABLE_DOCS: dict[str, str] = {
     "changes": "What each crawl found: new, changed, removed and restored articles.",
     "crawl_problems": "Pages a crawl could not fetch (error) or could not read as an article.",
     "issues": "One row per issue of the Quarterly, built from articles.issue.",
+    "latest_versions": "Each live article with the fields of its latest version.",
+    "change_log": (
+        "Each change with the crawl that found it, the article's title and URL and the "
+        "fields that changed."
+    ),
+    "removed_articles": "Articles gone from the site, with when, by which crawl and why.",
+    "captures": (
+        "Index of every WARC record the crawls wrote (archive/warc/): one row per record, "
+        "with where it lies in which file and the digests that `unpog verify` checks."
+    ),
 }
 
 _RECORD_COLUMN_DOCS: dict[str, str] = {
@@ -140,7 +166,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "spider": "Name of the spider that ran",
         "started_at": "UTC start time (ISO 8601)",
         "finished_at": "UTC end time (ISO 8601); NULL while running",
-        "status": "running, finished, failed or interrupted",
+        "status": (
+            "running, finished, failed, interrupted, or degraded (finished but broke a health "
+            "rule: no removals written)"
+        ),
         "complete": "1 when every list page was read (removals are only inferred then), else 0",
         "base_url": "Site root the crawl started from",
         "settings": "JSON of the settings that shaped the crawl",
@@ -153,6 +182,11 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "restored": "Removed articles seen again",
         "parse_failures": "Pages fetched but not read as an article",
         "errors": "Pages that could not be fetched",
+        "listed": "Distinct articles the list pages linked (NULL for crawls before 0003)",
+        "health": (
+            "JSON list of the health rules the crawl broke, each {rule, message}; [] when "
+            "healthy, NULL for crawls before 0003"
+        ),
     },
     "articles": {
         "id": "Article number",
@@ -180,6 +214,29 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "content_hash": "SHA-256 of the content fields as sorted-key JSON (links by identity)",
         "changed_fields": "JSON list of the content fields that differ from the previous version",
         **_RECORD_COLUMN_DOCS,
+        "capture_id": "WARC record (captures.id) this version was parsed from; NULL before 0004",
+        "rederived": "1 when `unpog reparse` wrote it from a stored capture, else 0",
+    },
+    "captures": {
+        "id": "Row number (in write order)",
+        "crawl_id": "Crawl that wrote the record",
+        "record_type": "WARC-Type: warcinfo, request, response, revisit or metadata",
+        "record_id": "WARC-Record-ID (unique)",
+        "url": "WARC-Target-URI: the absolute URL fetched (NULL for warcinfo)",
+        "canonical_url": "Canonical URL of `url` (NULL for warcinfo)",
+        "page_type": "What the crawl fetched it as: list, article, robots (NULL: other)",
+        "fetched_at": "WARC-Date: UTC time the request was sent (ISO 8601, microseconds)",
+        "status": "HTTP status (response and revisit records)",
+        "content_type": "HTTP Content-Type of the response, as sent",
+        "payload_digest": "WARC-Payload-Digest (sha1, base32) of the body as received",
+        "block_digest": "WARC-Block-Digest (sha1, base32) of the whole record block",
+        "length": "Payload length in bytes as received (still content-encoded)",
+        "warc_file": "WARC file, relative to the archive database's folder when inside it",
+        "offset": "Byte offset of the record's gzip member in the WARC file",
+        "record_length": "Length in bytes of the record's gzip member",
+        "revisit_of": "For a revisit: the response record (captures.id) holding the payload",
+        "concurrent_to": "Record (captures.id) written with it: a request's response, or an "
+        "error's request",
     },
     "changes": {
         "id": "Row number",
@@ -210,6 +267,67 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "stated_articles": "Articles that state the issue themselves",
         "inferred_articles": "Articles placed in the issue by their sn order",
         "live_articles": "Articles of the issue still live",
+    },
+    "latest_versions": {
+        "article_id": "The article (articles.id)",
+        "url": "Canonical URL of the article",
+        "status": "live or removed",
+        "version": "Version number of this version",
+        "version_id": "The version row (versions.id; also the versions_fts rowid)",
+        "crawl_id": "Crawl that captured this version",
+        "captured_at": "UTC time this version was captured",
+        "changed_fields": "JSON list of the content fields that differ from the previous version",
+        "content_hash": "SHA-256 of the content fields",
+        "source_id": _RECORD_COLUMN_DOCS["source_id"],
+        "section": _RECORD_COLUMN_DOCS["section"],
+        "kind": _RECORD_COLUMN_DOCS["kind"],
+        "title": _RECORD_COLUMN_DOCS["title"],
+        "issue": "Quarterly issue it belongs to (derived), NULL when unknown",
+        "issue_basis": "stated (the page says so) or inferred (from the Welcome Note before it)",
+        "stated_issue": "Issue the page itself states, NULL when it states none",
+        "event_start": _RECORD_COLUMN_DOCS["event_start"],
+        "event_end": _RECORD_COLUMN_DOCS["event_end"],
+        "event_place": _RECORD_COLUMN_DOCS["event_place"],
+        "authors": _RECORD_COLUMN_DOCS["authors"],
+        "footnotes": _RECORD_COLUMN_DOCS["footnotes"],
+        "images": _RECORD_COLUMN_DOCS["images"],
+        "attachments": _RECORD_COLUMN_DOCS["attachments"],
+        "body_text": _RECORD_COLUMN_DOCS["body_text"],
+        "fetched_url": _RECORD_COLUMN_DOCS["fetched_url"],
+        "page_sha256": _RECORD_COLUMN_DOCS["page_sha256"],
+        "encoding": _RECORD_COLUMN_DOCS["encoding"],
+        "first_seen": "UTC time the article was first captured",
+        "last_seen": "UTC time the article was last captured",
+    },
+    "change_log": {
+        "id": "The change (changes.id)",
+        "crawl_id": "Crawl that found the change",
+        "crawl_started_at": "UTC start time of that crawl",
+        "at": "UTC time of the change",
+        "kind": "new, changed, removed or restored",
+        "article_id": "The article",
+        "title": "Article title in the version the change produced (or the last one)",
+        "url": "Canonical URL of the article",
+        "section": _RECORD_COLUMN_DOCS["section"],
+        "from_version": "Version before the change (NULL for new)",
+        "to_version": "Version after the change (NULL for removed)",
+        "changed_fields": "JSON list of the content fields that changed",
+        "reason": "Why an article was found removed",
+    },
+    "removed_articles": {
+        "article_id": "The article",
+        "url": "Canonical URL of the article",
+        "source_id": _RECORD_COLUMN_DOCS["source_id"],
+        "section": _RECORD_COLUMN_DOCS["section"],
+        "kind": "Kind in the last version",
+        "title": "Title in the last version",
+        "issue": "Quarterly issue it belonged to (derived), NULL when unknown",
+        "first_seen": "UTC time the article was first captured",
+        "last_seen": "UTC time the article was last captured",
+        "last_version": "Number of its last version",
+        "removed_by_crawl_id": "Crawl that found it removed",
+        "removed_at": "UTC time it was found removed",
+        "reason": "Why it was found removed",
     },
 }
 
@@ -345,9 +463,6 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
 # Columns of a version as researchers read it: the article's identity and status, then the
 # version's fields. Shared by latest_versions, as-of and export so that they line up.
 _VERSION_VIEW_COLUMNS = """
-            a.id AS article_id,
-            a.url,
-            a.status,
             v.version,
             v.id AS version_id,
             v.crawl_id,
@@ -387,7 +502,7 @@ def _m0002_research_views(db: sqlite_utils.Database) -> None:
         "CREATE INDEX idx_crawls_started_at ON crawls(started_at)",
         "CREATE INDEX idx_articles_issue ON articles(issue)",
         f"""CREATE VIEW latest_versions AS
-        SELECT {_VERSION_VIEW_COLUMNS},
+        SELECT a.id AS article_id, a.url, a.status, {_VERSION_VIEW_COLUMNS},
             a.first_seen,
             a.last_seen
         FROM articles a
@@ -434,6 +549,80 @@ def _m0002_research_views(db: sqlite_utils.Database) -> None:
             SELECT MAX(r.id) FROM changes r WHERE r.article_id = a.id AND r.kind = 'removed'
         )
         WHERE a.status = 'removed'""",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+_STATUS_CHECK_0001 = "CHECK (status IN ('running', 'finished', 'failed', 'interrupted'))"
+_STATUS_CHECK_0003 = "CHECK (status IN ('running', 'finished', 'failed', 'interrupted', 'degraded'))"
+
+
+@migrations(name="0003_crawl_health")
+def _m0003_crawl_health(db: sqlite_utils.Database) -> None:
+    """Allow status 'degraded'; add crawls.listed and crawls.health.
+
+    SQLite cannot ALTER a CHECK, and the usual table rebuild (what sqlite-utils' transform()
+    does) cannot work here: migrations run inside one transaction with foreign_keys ON, and
+    dropping the old `crawls` trips the foreign keys of versions, changes and crawl_problems.
+    A CHECK that only accepts one more value changes nothing on disk, so this uses SQLite's
+    documented procedure for such changes (https://sqlite.org/lang_altertable.html#otheralter):
+    rewrite the table's SQL in sqlite_master and bump schema_version, in the same transaction.
+    """
+    schema_version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        cursor = db.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, ?, ?) "
+            "WHERE type = 'table' AND name = 'crawls' AND instr(sql, ?) > 0",
+            [_STATUS_CHECK_0001, _STATUS_CHECK_0003, _STATUS_CHECK_0001],
+        )
+        if cursor.rowcount != 1:
+            raise ArchiveError("crawls.status CHECK is not the one 0001 wrote: cannot migrate")
+        db.execute(f"PRAGMA schema_version = {int(schema_version) + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
+    db.execute("ALTER TABLE crawls ADD COLUMN listed INTEGER")
+    db.execute("ALTER TABLE crawls ADD COLUMN health TEXT")
+    # The previous complete crawl of a spider, for the listed-drop rule.
+    db.execute("CREATE INDEX idx_crawls_spider_status ON crawls(spider, status, complete)")
+
+
+@migrations(name="0004_captures")
+def _m0004_captures(db: sqlite_utils.Database) -> None:
+    """The WARC capture index, and the link from each version to the capture it came from."""
+    statements = [
+        """CREATE TABLE captures (
+            id INTEGER PRIMARY KEY,
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            record_type TEXT NOT NULL
+                CHECK (record_type IN ('warcinfo', 'request', 'response', 'revisit', 'metadata')),
+            record_id TEXT NOT NULL UNIQUE,
+            url TEXT,
+            canonical_url TEXT,
+            page_type TEXT,
+            fetched_at TEXT NOT NULL,
+            status INTEGER,
+            content_type TEXT,
+            payload_digest TEXT,
+            block_digest TEXT,
+            length INTEGER,
+            warc_file TEXT NOT NULL,
+            offset INTEGER NOT NULL CHECK (offset >= 0),
+            record_length INTEGER NOT NULL CHECK (record_length > 0),
+            revisit_of INTEGER REFERENCES captures(id),
+            concurrent_to INTEGER REFERENCES captures(id)
+        )""",
+        # Revisit detection: an earlier response of the same URL with the same payload.
+        "CREATE INDEX idx_captures_url_digest ON captures(url, payload_digest)",
+        # Linking a version to its capture; reparse by crawl.
+        "CREATE INDEX idx_captures_crawl_canonical ON captures(crawl_id, canonical_url)",
+        "CREATE INDEX idx_captures_canonical ON captures(canonical_url)",
+        "CREATE INDEX idx_captures_warc_file ON captures(warc_file, offset)",
+        "ALTER TABLE versions ADD COLUMN capture_id INTEGER REFERENCES captures(id)",
+        "ALTER TABLE versions ADD COLUMN rederived INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (rederived IN (0, 1))",
+        "CREATE INDEX idx_versions_capture_id ON versions(capture_id)",
     ]
     for statement in statements:
         db.execute(statement)
@@ -509,6 +698,32 @@ def _row_content(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def _numeric_id(source_id: str) -> int | None:
     return int(source_id) if source_id.isascii() and source_id.isdigit() else None
+
+
+def fts_phrase_query(text: str) -> str:
+    """A search box query as FTS5 syntax: each word a quoted term, all of them required.
+
+    Researchers type words like "e-government" or "2030:" that FTS5 would read as operators.
+    """
+    terms = [term.replace('"', '""') for term in text.split()]
+    return " ".join(f'"{term}"' for term in terms if term)
+
+
+def _decode_lists(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with its JSON list columns (authors, footnotes, ..., changed_fields) decoded."""
+    decoded = dict(row)
+    for name in (*JSON_LIST_FIELDS, "changed_fields"):
+        if isinstance(decoded.get(name), str):
+            decoded[name] = json.loads(decoded[name])
+    return decoded
+
+
+def _article_ref_url(ref: str) -> str:
+    """The canonical URL of an article reference given as a URL in any form."""
+    head = ref.split("/", 1)[0]
+    if "://" not in ref and not ref.startswith("/") and "/" in ref and "." in head:
+        ref = f"https://{ref}"  # "unpog.org/page/..." typed without a scheme
+    return canonical_url(ref)
 
 
 # --- The archive -----------------------------------------------------------------------------
@@ -790,7 +1005,7 @@ class Archive:
                 return outcome
 
             outcome = "restored" if was_removed else "changed"
-            version = current + 1
+            version = self._next_version(article_id)  # reparse may have written past current
             self._count(crawl_id, "articles_seen", outcome)
             self._insert_version(
                 article_id, version, crawl_id, captured_at, new_hash, changed_fields, values
@@ -837,11 +1052,25 @@ class Archive:
             return True
 
     def finish_crawl(
-        self, crawl_id: int, *, status: str, complete: bool, finished_at: str
+        self,
+        crawl_id: int,
+        *,
+        status: str,
+        complete: bool,
+        finished_at: str,
+        health: list[dict[str, str]] | None = None,
+        listed: int | None = None,
+        gone: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Close a crawl. Only a finished, complete crawl infers removals (for its spider)."""
+        """Close a crawl, with its health verdict and the number of articles it listed.
+
+        Removals are written only by a 'finished' crawl, in this one transaction: articles
+        whose own page answered "gone" during the crawl (`gone`: url -> reason), and, when
+        the listing was complete, articles it neither saw nor listed. A 'degraded',
+        'failed' or 'interrupted' crawl removes nothing.
+        """
         if status not in CRAWL_STATUSES or status == "running":
-            raise ValueError(f"status must be finished, failed or interrupted, not {status!r}")
+            raise ValueError(f"status must be one of {CRAWL_STATUSES[1:]}, not {status!r}")
         with self.db.atomic():
             crawl = self.crawl(crawl_id)
             if crawl["status"] != "running":
@@ -850,9 +1079,22 @@ class Archive:
                 )
             complete = bool(complete)
             self.db.execute(
-                "UPDATE crawls SET status = ?, complete = ?, finished_at = ? WHERE id = ?",
-                [status, int(complete), finished_at, crawl_id],
+                "UPDATE crawls SET status = ?, complete = ?, finished_at = ?, listed = ?, "
+                "health = ? WHERE id = ?",
+                [
+                    status,
+                    int(complete),
+                    finished_at,
+                    listed,
+                    None if health is None else json.dumps(health, ensure_ascii=False),
+                    crawl_id,
+                ],
             )
+            if status == "finished":
+                for url, why in sorted((gone or {}).items()):
+                    article = self._article_row(url)
+                    if article is not None and article["status"] == "live":
+                        self._remove(crawl_id, article, f"page answers: {why}", finished_at)
             if status == "finished" and complete:
                 unseen = self.db.execute(
                     "SELECT id, current_version FROM articles "
@@ -868,11 +1110,27 @@ class Archive:
             self._assign_issues()
             return self.crawl(crawl_id)
 
+    def previous_complete_crawl(self, spider: str, before_id: int) -> dict[str, Any] | None:
+        """The spider's last finished, complete crawl before `before_id` (health baseline)."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM crawls WHERE spider = ? AND id < ? AND status = 'finished' "
+                "AND complete = 1 ORDER BY id DESC LIMIT 1",
+                [spider, before_id],
+            )
+        )
+        return rows[0] if rows else None
+
     def crawl(self, crawl_id: int) -> dict[str, Any]:
         rows = list(self.db.query("SELECT * FROM crawls WHERE id = ?", [crawl_id]))
         if not rows:
             raise ArchiveError(f"no crawl {crawl_id} in {self.path}: check the crawl id")
         return rows[0]
+
+    def crawl_problem_rows(self, crawl_id: int) -> list[dict[str, Any]]:
+        """Pages one crawl could not fetch or read, in the order met (for run reports)."""
+        sql = "SELECT url, kind, reason, at FROM crawl_problems WHERE crawl_id = ? ORDER BY id"
+        return list(self.db.query(sql, [crawl_id]))
 
     def article(self, url: str) -> dict[str, Any] | None:
         return self._article_row(url)
@@ -889,6 +1147,180 @@ class Archive:
                 "SELECT * FROM versions WHERE article_id = ? ORDER BY version", [article_id]
             )
         )
+
+    # Reading, for researchers ---------------------------------------------------------------
+    # Rows come back as dicts with their JSON list columns decoded.
+
+    def find_article(self, ref: str) -> dict[str, Any]:
+        """The article named by its archive id, or by its URL in any host, scheme or list form."""
+        ref = ref.strip()
+        if ref.isascii() and ref.isdigit():
+            rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [int(ref)]))
+            article = rows[0] if rows else None
+        else:
+            article = self._article_row(_article_ref_url(ref)) if ref else None
+        if article is None:
+            raise UnknownArticle(
+                f"no article {ref!r} in {self.path}: give its URL or archive id "
+                "(find it with `unpog search`)"
+            )
+        return article
+
+    def history(self, article_id: int) -> list[dict[str, Any]]:
+        """Every change of an article, oldest first: new and changed versions, removals and
+        restorations, each with its crawl, time, title and changed fields."""
+        return [
+            _decode_lists(row)
+            for row in self.db.query(
+                "SELECT id, crawl_id, crawl_started_at, at, kind, from_version, to_version, "
+                "COALESCE(to_version, from_version) AS version, title, changed_fields, reason "
+                "FROM change_log WHERE article_id = ? ORDER BY at, id",
+                [article_id],
+            )
+        ]
+
+    def version(self, article_id: int, number: int) -> dict[str, Any]:
+        """One version of an article; VersionOutOfRange names the versions it has."""
+        rows = list(
+            self.db.query(
+                "SELECT * FROM versions WHERE article_id = ? AND version = ?",
+                [article_id, number],
+            )
+        )
+        if not rows:
+            last = self.db.execute(
+                "SELECT MAX(version) FROM versions WHERE article_id = ?", [article_id]
+            ).fetchone()[0]
+            raise VersionOutOfRange(
+                f"article {article_id} has no version {number}: it has versions 1 to {last}"
+            )
+        return _decode_lists(rows[0])
+
+    def version_pair(
+        self, article_id: int, old: int | None = None, new: int | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Two versions to compare: by default the last two; with `old` only, old vs latest."""
+        current = self.db.execute(
+            "SELECT current_version FROM articles WHERE id = ?", [article_id]
+        ).fetchone()
+        if current is None:
+            raise UnknownArticle(f"no article {article_id} in {self.path}")
+        latest = current[0]
+        if old is None:
+            if latest < 2:
+                raise VersionOutOfRange(
+                    f"article {article_id} has only one version: there is nothing to compare"
+                )
+            old, new = latest - 1, latest
+        elif new is None:
+            new = latest
+        return self.version(article_id, old), self.version(article_id, new)
+
+    def search(
+        self, query: str, *, all_versions: bool = False, raw: bool = False, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Full-text search of titles and body texts, best match first, with a snippet.
+
+        Latest versions only (live or removed articles), or every version ever captured.
+        Words are matched as given (`raw` passes FTS5 syntax through: OR, NEAR, prefix*).
+        """
+        match = query if raw else fts_phrase_query(query)
+        if not match.strip():
+            raise BadSearch("the search query is empty: give at least one word")
+        latest_only = "" if all_versions else "AND v.version = a.current_version"
+        sql = (
+            "SELECT a.id AS article_id, a.url, a.status, v.version, v.captured_at, "
+            "v.crawl_id, v.kind, v.title, "
+            "snippet(versions_fts, -1, '[', ']', '…', 12) AS snippet "
+            "FROM versions_fts "
+            "JOIN versions v ON v.id = versions_fts.rowid "
+            "JOIN articles a ON a.id = v.article_id "
+            f"WHERE versions_fts MATCH ? {latest_only} "
+            "ORDER BY versions_fts.rank, v.article_id, v.version LIMIT ?"
+        )
+        try:
+            return list(self.db.query(sql, [match, limit]))
+        except sqlite3.OperationalError as error:
+            raise BadSearch(f"search query {query!r} is not valid FTS5 ({error})") from None
+
+    def changes(
+        self, *, since: str | None = None, crawl_id: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Changes at or after `since` (UTC ISO) and/or found by one crawl, oldest first."""
+        if crawl_id is not None:
+            self.crawl(crawl_id)  # ArchiveError for an unknown crawl
+        rows = self.db.query(
+            "SELECT * FROM change_log "
+            "WHERE (:since IS NULL OR at >= :since) AND (:crawl IS NULL OR crawl_id = :crawl) "
+            "ORDER BY at, id",
+            {"since": since, "crawl": crawl_id},
+        )
+        return [_decode_lists(row) for row in rows]
+
+    def as_of(self, moment: str) -> list[dict[str, Any]]:
+        """The archive as it was at `moment` (UTC ISO): the latest version of every article
+        captured on or before it, with the article's status at that moment."""
+        rows = self.db.query(
+            "SELECT a.id AS article_id, a.url, "
+            "COALESCE((SELECT CASE c.kind WHEN 'removed' THEN 'removed' ELSE 'live' END "
+            "          FROM changes c WHERE c.article_id = a.id AND c.at <= :at "
+            "          ORDER BY c.at DESC, c.id DESC LIMIT 1), 'live') AS status, "
+            f"{_VERSION_VIEW_COLUMNS} "
+            "FROM articles a JOIN versions v ON v.id = ("
+            "    SELECT w.id FROM versions w WHERE w.article_id = a.id AND w.captured_at <= :at "
+            "    ORDER BY w.captured_at DESC, w.version DESC LIMIT 1) "
+            "ORDER BY a.section, CAST(v.source_id AS INTEGER), v.source_id",
+            {"at": moment},
+        )
+        return [_decode_lists(row) for row in rows]
+
+    def export_rows(self, *, all_versions: bool = False) -> Iterator[dict[str, Any]]:
+        """The latest version of every article (live or removed), or every version."""
+        latest_only = "" if all_versions else "WHERE v.version = a.current_version"
+        rows = self.db.query(
+            f"SELECT a.id AS article_id, a.url, a.status, {_VERSION_VIEW_COLUMNS}, "
+            "a.first_seen, a.last_seen "
+            f"FROM versions v JOIN articles a ON a.id = v.article_id {latest_only} "
+            "ORDER BY a.id, v.version"
+        )
+        for row in rows:
+            yield _decode_lists(row)
+
+    def feed_entries(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest changes, newest first, each with the versions before and after it
+        (`old`, `new`: None when there is none) for a diff summary."""
+        entries = []
+        for row in self.db.query(
+            "SELECT * FROM change_log ORDER BY at DESC, id DESC LIMIT ?", [limit]
+        ):
+            entry = _decode_lists(row)
+            for key, number in (("old", row["from_version"]), ("new", row["to_version"])):
+                entry[key] = None if number is None else self.version(row["article_id"], number)
+            entries.append(entry)
+        return entries
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of articles, versions, changes and crawls, and the last crawl's row."""
+        one = self.db.execute(
+            "SELECT "
+            "(SELECT COUNT(*) FROM articles), "
+            "(SELECT COUNT(*) FROM articles WHERE status = 'live'), "
+            "(SELECT COUNT(*) FROM articles WHERE status = 'removed'), "
+            "(SELECT COUNT(*) FROM versions), "
+            "(SELECT COUNT(*) FROM crawls), "
+            "(SELECT MIN(captured_at) FROM versions), "
+            "(SELECT MAX(captured_at) FROM versions)"
+        ).fetchone()
+        names = ("articles", "live", "removed", "versions", "crawls", "first_capture")
+        stats = dict(zip((*names, "last_capture"), one, strict=True))
+        stats["changes"] = dict(
+            self.db.execute(
+                "SELECT kind, COUNT(*) FROM changes GROUP BY kind ORDER BY kind"
+            ).fetchall()
+        )
+        last = list(self.db.query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
+        stats["last_crawl"] = last[0] if last else None
+        return stats
 
     # Internals ----------------------------------------------------------------------------
 
@@ -913,7 +1345,12 @@ class Archive:
         hash_: str,
         changed_fields: list[str],
         values: dict[str, Any],
+        *,
+        capture_id: int | None = None,
+        rederived: bool = False,
     ) -> None:
+        if capture_id is None:  # a crawl: the page this crawl just fetched (0004)
+            capture_id = self.latest_page_capture(crawl_id, values["url"])
         columns = [
             "article_id",
             "version",
@@ -922,6 +1359,8 @@ class Archive:
             "content_hash",
             "changed_fields",
             *VERSION_RECORD_FIELDS,
+            "capture_id",
+            "rederived",
         ]
         params = [
             article_id,
@@ -931,6 +1370,8 @@ class Archive:
             hash_,
             json.dumps(changed_fields),
             *(values[name] for name in VERSION_RECORD_FIELDS),
+            capture_id,
+            int(rederived),
         ]
         placeholders = ", ".join("?" for _ in columns)
         self.db.execute(
