@@ -726,6 +726,37 @@ def _article_ref_url(ref: str) -> str:
     return canonical_url(ref)
 
 
+# --- Captures (0004) ----------------------------------------------------------------------
+
+# Columns of the captures table that a writer fills (all but id), in table order.
+CAPTURE_COLUMNS = (
+    "crawl_id",
+    "record_type",
+    "record_id",
+    "url",
+    "canonical_url",
+    "page_type",
+    "fetched_at",
+    "status",
+    "content_type",
+    "payload_digest",
+    "block_digest",
+    "length",
+    "warc_file",
+    "offset",
+    "record_length",
+    "revisit_of",
+    "concurrent_to",
+)
+
+
+def capture_time(warc_date: str) -> str:
+    """A WARC-Date ('2024-05-01T09:30:00.123456Z') in the archive's time format, to the second
+    ('2024-05-01T09:30:00+00:00'), so that re-derived versions sort with crawled ones."""
+    moment = datetime.fromisoformat(warc_date.replace("Z", "+00:00"))
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 # --- The archive -----------------------------------------------------------------------------
 
 
@@ -1321,6 +1352,182 @@ class Archive:
         last = list(self.db.query("SELECT * FROM crawls ORDER BY id DESC LIMIT 1"))
         stats["last_crawl"] = last[0] if last else None
         return stats
+
+    # Captures: the WARC record index (0004) -------------------------------------------------
+    # Written by unpog_crawler.warc during a crawl, read by verify, reparse and cdx.
+
+    def add_captures(self, rows: list[Mapping[str, Any]]) -> list[int]:
+        """Index WARC records written together (one transaction); returns their ids in order.
+
+        A row may name its partner by position with `concurrent_to_index` (a request written
+        with its response), since neither id is known before the insert.
+        """
+        ids: list[int] = []
+        with self.db.atomic():
+            for row in rows:
+                values = {name: row.get(name) for name in CAPTURE_COLUMNS}
+                partner = row.get("concurrent_to_index")
+                if partner is not None:
+                    values["concurrent_to"] = ids[partner]
+                placeholders = ", ".join("?" for _ in CAPTURE_COLUMNS)
+                cursor = self.db.execute(
+                    f"INSERT INTO captures ({', '.join(CAPTURE_COLUMNS)}) VALUES ({placeholders})",
+                    list(values.values()),
+                )
+                ids.append(int(cursor.lastrowid))
+        return ids
+
+    def revisit_target(self, url: str, payload_digest: str) -> dict[str, Any] | None:
+        """The latest full response of `url` whose payload has this digest, if any."""
+        rows = self.db.query(
+            "SELECT * FROM captures WHERE url = ? AND payload_digest = ? "
+            "AND record_type = 'response' ORDER BY id DESC LIMIT 1",
+            [url, payload_digest],
+        )
+        return next(iter(rows), None)
+
+    def latest_page_capture(self, crawl_id: int, url: str) -> int | None:
+        """The last response (or revisit) of canonical `url` in a crawl: a version's source."""
+        row = self.db.execute(
+            "SELECT id FROM captures WHERE crawl_id = ? AND canonical_url = ? "
+            "AND record_type IN ('response', 'revisit') ORDER BY id DESC LIMIT 1",
+            [crawl_id, url],
+        ).fetchone()
+        return row[0] if row else None
+
+    def capture(self, capture_id: int) -> dict[str, Any]:
+        rows = list(self.db.query("SELECT * FROM captures WHERE id = ?", [capture_id]))
+        if not rows:
+            raise ArchiveError(f"no capture {capture_id} in {self.path}")
+        return rows[0]
+
+    def captures(
+        self, *, crawl_id: int | None = None, page_type: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Indexed WARC records in write order, optionally of one crawl or page type."""
+        return self.db.query(
+            "SELECT * FROM captures WHERE (:crawl IS NULL OR crawl_id = :crawl) "
+            "AND (:type IS NULL OR page_type = :type) ORDER BY id",
+            {"crawl": crawl_id, "type": page_type},
+        )
+
+    def count_captures(self, *, crawl_id: int | None = None, page_type: str | None = None) -> int:
+        return self.db.execute(
+            "SELECT COUNT(*) FROM captures WHERE (:crawl IS NULL OR crawl_id = :crawl) "
+            "AND (:type IS NULL OR page_type = :type)",
+            {"crawl": crawl_id, "type": page_type},
+        ).fetchone()[0]
+
+    def rederive(self, capture: Mapping[str, Any], record: ArticleRecord, spider: str) -> str:
+        """Re-apply the versioning rules to a stored capture parsed again: 'new', 'changed'
+        or 'unchanged'. Writes nothing when the capture's content is already archived.
+
+        The content to compare with is the article's state when the capture was taken: the
+        version of the latest capture at or before it (versions without a capture, from before
+        0004, count as older than every capture; re-derived versions win their capture's
+        ties). A difference becomes a new version marked re-derived, timed at the capture,
+        with a change row saying where it came from. Crawl counters are left alone: no crawl
+        found it. The article's current version becomes its latest state again.
+        """
+        captured_at = capture_time(capture["fetched_at"])
+        crawl_id = capture["crawl_id"]
+        new_content = _content(record.to_dict(), record.fetched_url)
+        new_hash = _hash_content(new_content)
+        values = _version_values(record)
+        reason = f"re-derived from capture {capture['id']}"
+        with self.db.atomic():
+            article = self._article_row(record.url)
+            if article is None:
+                article_id = self._insert_rederived_article(record, spider, captured_at, crawl_id)
+                state = None
+            else:
+                article_id = article["id"]
+                state = self._state_at_capture(article_id, capture["id"])
+            changed_fields: list[str] = []
+            if state is not None:
+                if new_hash == state["content_hash"]:
+                    return "unchanged"
+                old_content = _row_content(state)
+                changed_fields = [n for n in CONTENT_FIELDS if new_content[n] != old_content[n]]
+                if not changed_fields:
+                    return "unchanged"
+            version = self._next_version(article_id)
+            self._insert_version(
+                article_id,
+                version,
+                crawl_id,
+                captured_at,
+                new_hash,
+                changed_fields,
+                values,
+                capture_id=capture["id"],
+                rederived=True,
+            )
+            kind = "new" if state is None else "changed"
+            before = None if state is None else state["version"]
+            at = captured_at
+            self._insert_change(
+                crawl_id, article_id, kind, before, version, changed_fields, at, reason
+            )
+            self._set_current_to_latest_state(article_id, captured_at)
+            return kind
+
+    def finish_reparse(self) -> None:
+        """After `rederive` calls: derive issues again from the articles' latest states."""
+        with self.db.atomic():
+            self._assign_issues()
+
+    def _insert_rederived_article(
+        self, record: ArticleRecord, spider: str, captured_at: str, crawl_id: int
+    ) -> int:
+        """An article the parser of its crawl could not read: its row, before its version 1."""
+        cursor = self.db.execute(
+            "INSERT INTO articles (url, source_id, section, kind, spider, title, first_seen, "
+            "last_seen, current_version, status, last_seen_crawl_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'live', ?)",
+            [
+                record.url,
+                record.source_id,
+                record.section,
+                record.kind,
+                spider,
+                record.title,
+                captured_at,
+                captured_at,
+                crawl_id,
+            ],
+        )
+        return int(cursor.lastrowid)
+
+    def _state_at_capture(self, article_id: int, capture_id: int) -> dict[str, Any] | None:
+        rows = self.db.query(
+            "SELECT * FROM versions WHERE article_id = ? "
+            "AND (capture_id IS NULL OR capture_id <= ?) "
+            "ORDER BY COALESCE(capture_id, 0) DESC, version DESC LIMIT 1",
+            [article_id, capture_id],
+        )
+        return next(iter(rows), None)
+
+    def _set_current_to_latest_state(self, article_id: int, captured_at: str) -> None:
+        latest = next(
+            self.db.query(
+                "SELECT version, title, kind FROM versions WHERE article_id = ? "
+                "ORDER BY COALESCE(capture_id, 0) DESC, version DESC LIMIT 1",
+                [article_id],
+            )
+        )
+        self.db.execute(
+            "UPDATE articles SET current_version = ?, title = ?, kind = ?, "
+            "first_seen = MIN(first_seen, ?) WHERE id = ?",
+            [latest["version"], latest["title"], latest["kind"], captured_at, article_id],
+        )
+
+    def _next_version(self, article_id: int) -> int:
+        row = self.db.execute(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE article_id = ?",
+            [article_id],
+        ).fetchone()
+        return int(row[0])
 
     # Internals ----------------------------------------------------------------------------
 

@@ -22,6 +22,21 @@ UNPOG_RECHECK_KNOWN = True
 # Safety net against a paging bug that would link list pages forever.
 UNPOG_MAX_LIST_PAGES = 500
 
+# --- Scheduled runs (`unpog crawl`, see docs/running-on-a-schedule.md) -----------------------
+# Each spider's run is logged to <archive dir>/logs/; keep this many files per spider (0: none).
+UNPOG_LOG_KEEP = 30
+# A live progress line on stderr; `unpog crawl` turns it on when stderr is a terminal.
+UNPOG_PROGRESS = False
+UNPOG_PROGRESS_INTERVAL = 1.0
+
+# --- Crawl health (unpog_crawler.health) ---------------------------------------------------
+# A crawl that breaks one of these ends "degraded": it removes nothing, and exits non-zero.
+UNPOG_HEALTH_MIN_ARTICLES = 1  # fewer articles read than this: the site or parser is broken
+UNPOG_HEALTH_MAX_PARSE_FAILURE_SHARE = 0.2  # of fetched pages ("no such post" not counted)
+UNPOG_HEALTH_MAX_LISTED_DROP = 0.5  # fall in listed articles vs the previous complete crawl
+UNPOG_HEALTH_MAX_ERRORS = 10  # pages that could not be fetched
+UNPOG_HEALTH_MAX_REMOVED_SHARE = 0.5  # of live articles, removed by one crawl
+
 # --- Politeness -----------------------------------------------------------------------------
 USER_AGENT = (
     f"unpog-crawler/{__version__} (+https://github.com/unpog-crawler/unpog-crawler; "
@@ -50,6 +65,15 @@ COOKIES_ENABLED = False
 
 # --- Pipeline ---------------------------------------------------------------------------------
 ITEM_PIPELINES = {"unpog_crawler.pipelines.ArchivePipeline": 300}
+
+# --- Archival capture (WARC, issue 7) --------------------------------------------------------
+# Every HTTP exchange goes into gzipped WARC 1.1 files, indexed in the archive's `captures`
+# table. 950 puts the middleware next to the downloader: it sees requests as sent (with
+# Accept-Encoding) and bodies as received, before HttpCompressionMiddleware (590) decodes them.
+DOWNLOADER_MIDDLEWARES = {"unpog_crawler.warc.WarcCaptureMiddleware": 950}
+UNPOG_WARC_ENABLED = True
+UNPOG_WARC_DIR = ""  # empty: warc/ beside UNPOG_ARCHIVE_DB (archive/warc/)
+UNPOG_WARC_MAX_SIZE = 1024**3  # bytes; a crawl's next record starts a new file past this
 
 # Two extensions open loopback ports on every crawl; an unattended archiver needs neither.
 TELNETCONSOLE_ENABLED = False

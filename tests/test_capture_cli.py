@@ -1,0 +1,313 @@
+"""`unpog verify`, `unpog reparse` and `unpog cdx` as a user runs them, on real crawls."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest_twisted
+from conftest import crawl
+from warcio.archiveiterator import ArchiveIterator
+
+from unpog_crawler import capture_cli
+from unpog_crawler.archive import Archive, _hash_content, _row_content, capture_time
+
+REPO = Path(__file__).resolve().parent.parent
+UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*UNPOG, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    connection = sqlite3.connect(db_path)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def response_capture(db_path: Path, url_part: str) -> tuple[str, int, int]:
+    """(file, offset, length) of the first full response whose URL has url_part."""
+    (row,) = query(
+        db_path,
+        "SELECT warc_file, offset, record_length FROM captures "
+        "WHERE record_type = 'response' AND url LIKE ? ORDER BY id LIMIT 1",
+        (f"%{url_part}%",),
+    )
+    return row
+
+
+# --- verify --------------------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_verify_passes_an_intact_archive_and_logs_plainly_without_a_terminal(
+    replica, db_path
+):
+    await crawl(replica.base_url, db_path)
+    await crawl(replica.base_url, db_path)
+    (count,) = query(db_path, "SELECT COUNT(*) FROM captures")[0]
+
+    result = run("verify", "--db", str(db_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"verified {count} records: all intact" in result.stdout
+    assert f"verify: {count}/{count} records" in result.stderr  # the plain closing line
+    assert "\r" not in result.stderr
+
+
+@pytest_twisted.ensureDeferred
+async def test_verify_catches_a_flipped_byte(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    name, offset, length = response_capture(db_path, "sn=72")
+    path = db_path.parent / name
+    data = bytearray(path.read_bytes())
+    data[offset + length // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+    result = run("verify", "--db", str(db_path))
+
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert len(problems) == 1
+    assert f"{name}@{offset}" in problems[0] and "sn=72" in problems[0]
+
+
+@pytest_twisted.ensureDeferred
+async def test_verify_catches_a_truncated_file_and_a_missing_one(replica, db_path):
+    await crawl(replica.base_url, db_path, UNPOG_WARC_MAX_SIZE=20_000)
+    files = sorted((db_path.parent / "warc").glob("*.warc.gz"))
+    assert len(files) >= 2
+    with files[0].open("r+b") as handle:
+        handle.truncate(files[0].stat().st_size - 100)
+    files[-1].unlink()
+
+    result = run("verify", "--db", str(db_path))
+
+    assert result.returncode == 1
+    assert "truncated" in result.stdout
+    assert f"warc/{files[-1].name}: missing (" in result.stdout
+
+
+@pytest_twisted.ensureDeferred
+async def test_verify_catches_an_edited_payload_with_recomputed_gzip(replica, db_path):
+    """An edit made by someone who re-gzipped the record: only the digests can tell."""
+    await crawl(replica.base_url, db_path)
+    name, offset, length = response_capture(db_path, "sn=72")
+    path = db_path.parent / name
+    data = path.read_bytes()
+    record = gzip.decompress(data[offset : offset + length])
+    forged = same_size_forgery(record, length)
+    path.write_bytes(data[:offset] + forged + data[offset + length :])
+
+    result = run("verify", "--db", str(db_path))
+
+    assert result.returncode == 1
+    assert "payload digest does not match the payload" in result.stdout
+
+
+def same_size_forgery(record: bytes, length: int) -> bytes:
+    """The record with one letter of its page changed, gzipped as warcio does and the same
+    size as the original member, so that every other record stays where the index says."""
+    body_start = record.index(b"<html")
+    for position in range(body_start, len(record)):
+        if not chr(record[position]).islower():
+            continue
+        for letter in b"etaoinsrhl":
+            if letter == record[position]:
+                continue
+            text = record[:position] + bytes([letter]) + record[position + 1 :]
+            packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+            forged = packer.compress(text) + packer.flush()
+            if len(forged) == length:
+                return forged
+    raise AssertionError("no same-size forgery found")
+
+
+# --- reparse -------------------------------------------------------------------------------------
+
+
+def make_older_parser_output(db_path: Path, urls: list[str]) -> dict[str, str]:
+    """Rewrite the version rows of `urls` as an older parser would have written them (the
+    last paragraph of the body lost); returns each URL's correct body text."""
+    correct = {}
+    with Archive(db_path, create=False) as archive:
+        for url in urls:
+            row = next(archive.db.query("SELECT * FROM versions WHERE url = ?", [url]))
+            correct[url] = row["body_text"]
+            older = dict(row, body_text=row["body_text"].rsplit("\n\n", 1)[0])
+            assert older["body_text"] != row["body_text"]
+            archive.db.execute(
+                "UPDATE versions SET body_text = ?, content_hash = ? WHERE id = ?",
+                [older["body_text"], _hash_content(_row_content(older)), row["id"]],
+            )
+    return correct
+
+
+@pytest_twisted.ensureDeferred
+async def test_reparse_rederives_exactly_the_versions_an_older_parser_got_wrong(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    urls = ["/page/sub4_3_view.asp?sn=72", "/page/sub4_3_view.asp?sn=52"]
+    correct = make_older_parser_output(db_path, urls)
+    before = query(db_path, "SELECT id, article_id, version, content_hash FROM versions")
+
+    result = run("reparse", "--db", str(db_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 re-derived versions" in result.stdout
+    new = query(
+        db_path,
+        "SELECT v.url, v.version, v.rederived, v.changed_fields, v.body_text, v.captured_at, "
+        "c.fetched_at, c.canonical_url, a.current_version "
+        "FROM versions v JOIN captures c ON c.id = v.capture_id "
+        "JOIN articles a ON a.id = v.article_id WHERE v.id > ? ORDER BY v.url",
+        (max(row[0] for row in before),),
+    )
+    assert [row[0] for row in new] == sorted(urls)
+    for url, version, rederived, changed, body, captured_at, fetched_at, canonical, current in new:
+        assert (version, rederived, json.loads(changed), current) == (2, 1, ["body_text"], 2)
+        assert body == correct[url] and canonical == url
+        assert captured_at == capture_time(fetched_at)  # the capture's time, not now
+    changes = query(
+        db_path,
+        "SELECT kind, from_version, to_version, reason FROM changes WHERE reason LIKE 're-%'",
+    )
+    assert sorted(row[:3] for row in changes) == [("changed", 1, 2)] * 2
+    # The untouched articles kept their single version.
+    assert query(db_path, "SELECT COUNT(*) FROM versions")[0][0] == len(before) + 2
+
+    again = run("reparse", "--db", str(db_path))
+
+    assert again.returncode == 0
+    assert "0 new, 0 re-derived versions" in again.stdout
+    assert query(db_path, "SELECT COUNT(*) FROM versions")[0][0] == len(before) + 2
+    assert query(db_path, "SELECT COUNT(*) FROM changes WHERE reason LIKE 're-%'")[0][0] == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_reparse_of_an_old_crawl_does_not_roll_back_later_versions(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    url = "/page/sub4_3_view.asp?sn=72"
+    correct = make_older_parser_output(db_path, [url])
+    # Crawl 2 runs the current parser: the fix shows up as a change it finds.
+    await crawl(replica.base_url, db_path)
+
+    only_two = run("reparse", "--db", str(db_path), "--crawl", "2")
+    everything = run("reparse", "--db", str(db_path))
+
+    assert "0 re-derived versions" in only_two.stdout
+    assert "1 re-derived versions" in everything.stdout
+    versions = query(
+        db_path,
+        "SELECT v.version, v.crawl_id, v.rederived, v.body_text = ? FROM versions v "
+        "WHERE v.url = ? ORDER BY v.version",
+        (correct[url], url),
+    )
+    # v3 re-derives crawl 1's capture; v2, from crawl 2, stays the current version.
+    assert versions == [(1, 1, 0, 0), (2, 2, 0, 1), (3, 1, 1, 1)]
+    assert query(db_path, "SELECT current_version FROM articles WHERE url = ?", (url,)) == [(2,)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_reparse_needs_no_network_and_refuses_an_unknown_crawl(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    make_older_parser_output(db_path, ["/page/sub4_3_view.asp?sn=72"])
+    replica.site.requests.clear()
+
+    result = run("reparse", "--db", str(db_path))
+    unknown = run("reparse", "--db", str(db_path), "--crawl", "99")
+
+    assert result.returncode == 0 and "1 re-derived versions" in result.stdout
+    assert len(replica.site.requests) == 0  # the site was there, and never asked
+    assert unknown.returncode == 1 and "no crawl 99" in unknown.stderr
+
+
+# --- cdx -----------------------------------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_cdx_lists_every_response_and_revisit_at_its_offset(replica, db_path, tmp_path):
+    await crawl(replica.base_url, db_path)
+    await crawl(replica.base_url, db_path)
+    output = tmp_path / "index.cdxj"
+
+    result = run("cdx", "--db", str(db_path), "-o", str(output))
+
+    assert result.returncode == 0, result.stderr
+    lines = output.read_text().splitlines()
+    expected = query(
+        db_path, "SELECT COUNT(*) FROM captures WHERE record_type IN ('response', 'revisit')"
+    )[0][0]
+    assert len(lines) == expected and lines == sorted(lines)
+    for line in lines:
+        key, timestamp, fields = line.split(" ", 2)
+        entry = json.loads(fields)
+        assert key.startswith("1,0,0,127:") and len(timestamp) == 14
+        path = db_path.parent / "warc" / entry["filename"]
+        with path.open("rb") as handle:
+            handle.seek(int(entry["offset"]))
+            record = next(iter(ArchiveIterator(handle)))
+            assert record.rec_headers.get_header("WARC-Target-URI") == entry["url"]
+            kind = "revisit" if entry["mime"] == "warc/revisit" else "response"
+            assert record.rec_type == kind
+
+
+def test_surt_keys_match_pywbs_for_the_urls_we_crawl():
+    from unpog_crawler.warc import surt
+
+    # Expected values written by the `surt` package that pywb uses (checked by hand).
+    assert surt("http://127.0.0.1:8000/page/sub4_3_view.asp?sn=72&b=1&A=2") == (
+        "1,0,0,127:8000)/page/sub4_3_view.asp?a=2&b=1&sn=72"
+    )
+    assert surt("https://www.unpog.org/page/Sub4_3_list.asp?page=2") == (
+        "org,unpog)/page/sub4_3_list.asp?page=2"
+    )
+    assert surt("http://unpog.org:80/x") == "org,unpog)/x"
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_rewrites_one_line_on_a_terminal_with_rate_and_time_left(monkeypatch):
+    clock = iter([0.0, 1.0, 2.0, 3.0])
+    monkeypatch.setattr(capture_cli.time, "monotonic", lambda: next(clock))
+    stream = Terminal()
+    progress = capture_cli.Progress("verify", total=40, stream=stream)
+
+    progress.step(10)  # t=1: 10 records/s, 30 left -> 3 s
+    progress.step(10)
+    progress.finish()
+
+    shown = stream.getvalue()
+    assert shown.startswith("\r\x1b[Kverify: 10/40 records, 10/s, 0:00:03 left")
+    assert shown.endswith("verify: 20/40 records, 7/s, 0:00:03 left\n")
+    assert shown.count("\n") == 1
+
+
+def test_progress_logs_plain_lines_now_and_then_without_a_terminal(monkeypatch):
+    clock = iter([0.0, 1.0, 11.0, 12.0])
+    monkeypatch.setattr(capture_cli.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    progress = capture_cli.Progress("reparse", total=3, stream=stream)
+
+    progress.step()  # 1 s after the start: too soon for a line
+    progress.step()  # 11 s: one line
+    progress.finish()
+
+    assert stream.getvalue().splitlines() == [
+        "reparse: 2/3 records, 0/s, 0:00:06 left",
+        "reparse: 2/3 records, 0/s, 0:00:06 left",
+    ]

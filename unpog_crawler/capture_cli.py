@@ -1,0 +1,373 @@
+"""`unpog verify`, `unpog reparse` and `unpog cdx`: working from the stored WARC captures.
+
+None of them touches the network. `verify` and `reparse` show progress on a terminal
+(records done, rate, time left) and log plain lines without one (cron, CI).
+Exit status: 0 all well, 1 problems found (verify) or records unreadable (reparse),
+2 usage error (no archive).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+from unpog_crawler.archive import Archive, ArchiveError
+from unpog_crawler.items import ArticleRecord
+from unpog_crawler.parsing import parse_article
+from unpog_crawler.warc import (
+    RecordProblem,
+    StoredRecord,
+    cdxj_lines,
+    check_capture,
+    page_of,
+    read_record,
+    resolve_stored,
+)
+
+DEFAULT_DB = "archive/unpog.db"
+PLAIN_LOG_SECONDS = 10.0  # without a terminal: one progress line this often
+TTY_REFRESH_SECONDS = 0.1
+
+
+class ArchiveProblem(click.ClickException):
+    exit_code = 2
+
+
+@contextlib.contextmanager
+def open_archive(db_path: str) -> Iterator[Archive]:
+    try:
+        archive = Archive(db_path, create=False)
+    except ArchiveError as error:
+        raise ArchiveProblem(str(error)) from None
+    try:
+        yield archive
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        archive.close()
+
+
+@contextlib.contextmanager
+def crawl_lock(archive: Archive) -> Iterator[None]:
+    """Reparse writes versions: no crawl may write at the same time."""
+    try:
+        lock = archive.lock()
+        lock.__enter__()
+    except ArchiveError as error:
+        raise ArchiveProblem(str(error)) from None
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def db_option(function: Any) -> Any:
+    return click.option(
+        "--db",
+        "db_path",
+        default=DEFAULT_DB,
+        show_default=True,
+        metavar="PATH",
+        help="Archive file (its WARC files are found through its captures table).",
+    )(function)
+
+
+def crawl_option(function: Any) -> Any:
+    return click.option(
+        "--crawl", "crawl_id", type=int, metavar="N", help="Only the captures of crawl N."
+    )(function)
+
+
+# --- Progress ----------------------------------------------------------------------------------
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+class Progress:
+    """Records done, rate and time left: one rewritten line on a terminal, else a plain line
+    every PLAIN_LOG_SECONDS (and one at the end), so cron mail stays short."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.done = 0
+        self.started = self._last = time.monotonic()
+
+    def step(self, count: int = 1) -> None:
+        self.done += count
+        now = time.monotonic()
+        interval = TTY_REFRESH_SECONDS if self.tty else PLAIN_LOG_SECONDS
+        if now - self._last >= interval:
+            self._last = now
+            self._show(now)
+
+    def finish(self) -> None:
+        self._show(time.monotonic(), final=True)
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate else 0.0
+        return (
+            f"{self.label}: {self.done}/{self.total} records, {rate:.0f}/s, "
+            f"{format_seconds(left)} left"
+        )
+
+    def _show(self, now: float, final: bool = False) -> None:
+        text = self.line(now)
+        if self.tty:
+            end = "\n" if final else ""
+            self.stream.write(f"\r\x1b[K{text}{end}")
+        else:
+            self.stream.write(f"{text}\n")
+        self.stream.flush()
+
+
+# --- Reading records -----------------------------------------------------------------------------
+
+
+class WarcReader:
+    """Open WARC files by their index names, one handle per file, kept while in use."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self._handles: dict[str, Any] = {}
+
+    def path(self, name: str) -> Path:
+        return resolve_stored(name, self.db_path)
+
+    def record(self, capture: Mapping[str, Any]) -> StoredRecord:
+        name = capture["warc_file"]
+        if name not in self._handles:
+            try:
+                self._handles[name] = self.path(name).open("rb")
+            except OSError as error:
+                raise RecordProblem(f"cannot open {name} ({error.strerror})") from None
+        return read_record(self._handles[name], capture)
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+
+# --- verify --------------------------------------------------------------------------------------
+
+
+def verify_captures(archive: Archive, progress: Progress) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of every indexed record and every WARC file."""
+    reader = WarcReader(archive.path)
+    problems: list[str] = []
+    missing: Counter[str] = Counter()
+    extents: dict[str, int] = {}
+    try:
+        for capture in archive.captures():
+            name = capture["warc_file"]
+            end = capture["offset"] + capture["record_length"]
+            extents[name] = max(extents.get(name, 0), end)
+            if name in missing or not reader.path(name).is_file():
+                missing[name] += 1
+            else:
+                problems += [
+                    f"{name}@{capture['offset']} (capture {capture['id']}, "
+                    f"{capture['record_type']} {capture['url'] or ''}): {problem}"
+                    for problem in _capture_problems(reader, archive, capture)
+                ]
+            progress.step()
+    finally:
+        reader.close()
+    problems += [f"{name}: missing ({count} records indexed)" for name, count in missing.items()]
+    return problems, _file_warnings(archive, extents)
+
+
+def _capture_problems(
+    reader: WarcReader, archive: Archive, capture: Mapping[str, Any]
+) -> list[str]:
+    try:
+        found = check_capture(reader.record(capture), capture)
+    except RecordProblem as problem:
+        return [str(problem)]
+    if capture["record_type"] == "revisit":
+        target = capture["revisit_of"] and archive.capture(capture["revisit_of"])
+        if not target or target["payload_digest"] != capture["payload_digest"]:
+            found.append("revisit target is not indexed with the same payload digest")
+    return found
+
+
+def _file_warnings(archive: Archive, extents: Mapping[str, int]) -> list[str]:
+    """Bytes no record accounts for: a crawl killed between writing and indexing a record,
+    or a WARC file that is not in the index. Worth knowing; not damage to what is indexed."""
+    warnings = []
+    for name, end in sorted(extents.items()):
+        path = resolve_stored(name, archive.path)
+        if path.is_file() and path.stat().st_size > end:
+            extra = path.stat().st_size - end
+            warnings.append(f"{name}: {extra} bytes after the last indexed record")
+    folders = {resolve_stored(name, archive.path).parent for name in extents}
+    known = {resolve_stored(name, archive.path) for name in extents}
+    for folder in sorted(folders):
+        for path in sorted(folder.glob("*.warc.gz")):
+            if path not in known:
+                warnings.append(f"{path}: WARC file not in the captures index")
+    return warnings
+
+
+@click.command()
+@db_option
+def verify(db_path: str) -> None:
+    """Re-read every WARC record the archive indexes and check it against the index.
+
+    Checks that each file exists, that each record's gzip member lies exactly at its
+    indexed offset and length, that its id, type and URL are the indexed ones, and that its
+    block and payload digests match its bytes. Prints one line per problem.
+
+    \b
+    Exit status: 0 all records intact; 1 a file is missing or a record altered; 2 no archive.
+    Example:
+      unpog verify --db archive/unpog.db
+    """
+    with open_archive(db_path) as archive:
+        progress = Progress("verify", archive.count_captures())
+        problems, warnings = verify_captures(archive, progress)
+        progress.finish()
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for problem in problems:
+        click.echo(f"PROBLEM {problem}")
+    files = len({line.split("@")[0] for line in problems})
+    verdict = f"{len(problems)} problems" if problems else "all intact"
+    click.echo(f"verified {progress.done} records: {verdict}" + (f" ({files} files)" * bool(files)))
+    sys.exit(1 if problems else 0)
+
+
+# --- reparse -------------------------------------------------------------------------------------
+
+
+def reparse_captures(
+    archive: Archive, crawl_id: int | None, progress: Progress
+) -> tuple[Counter[str], list[str]]:
+    """Re-derive articles from the stored article pages, oldest capture first."""
+    reader = WarcReader(archive.path)
+    outcomes: Counter[str] = Counter()
+    problems: list[str] = []
+    spiders: dict[int, str] = {}
+    try:
+        for capture in stored_pages(archive, crawl_id):
+            progress.step()
+            try:
+                record = _parse_capture(reader, archive, capture)
+            except RecordProblem as problem:
+                problems.append(f"capture {capture['id']} ({capture['url']}): {problem}")
+                continue
+            if record is None:
+                outcomes["not an article"] += 1
+                continue
+            crawl = capture["crawl_id"]
+            spiders.setdefault(crawl, archive.crawl(crawl)["spider"])
+            outcomes[archive.rederive(capture, record, spiders[crawl])] += 1
+        archive.finish_reparse()
+    finally:
+        reader.close()
+    return outcomes, problems
+
+
+def stored_pages(archive: Archive, crawl_id: int | None) -> list[dict[str, Any]]:
+    """Article pages fetched with status 200 (responses and revisits), oldest first."""
+    return [
+        capture
+        for capture in archive.captures(crawl_id=crawl_id, page_type="article")
+        if capture["record_type"] in ("response", "revisit") and capture["status"] == 200
+    ]
+
+
+def _parse_capture(
+    reader: WarcReader, archive: Archive, capture: Mapping[str, Any]
+) -> ArticleRecord | None:
+    stored = reader.record(capture)
+    payload = None
+    if capture["record_type"] == "revisit":
+        payload = reader.record(archive.capture(capture["revisit_of"]))
+    page = page_of(stored, payload)
+    result = parse_article(page.body, page.url, page.headers)
+    return result if isinstance(result, ArticleRecord) else None
+
+
+@click.command()
+@db_option
+@crawl_option
+def reparse(db_path: str, crawl_id: int | None) -> None:
+    """Rebuild articles from the stored captures with the current parser, offline.
+
+    Each stored article page is parsed again and compared with what the archive held when
+    it was captured; a difference becomes a new version marked re-derived, timed at the
+    capture. Running it again changes nothing. Crawls must not run meanwhile (it takes the
+    crawl lock).
+
+    \b
+    Exit status: 0 done; 1 some captures could not be read (run `unpog verify`); 2 usage.
+    Examples:
+      unpog reparse                  # every capture
+      unpog reparse --crawl 12       # only what crawl 12 fetched
+    """
+    with open_archive(db_path) as archive, crawl_lock(archive):
+        if crawl_id is not None:
+            archive.crawl(crawl_id)  # an unknown crawl is one clear line
+        progress = Progress("reparse", len(stored_pages(archive, crawl_id)))
+        outcomes, problems = reparse_captures(archive, crawl_id, progress)
+        progress.finish()
+    for problem in problems:
+        click.echo(f"PROBLEM {problem}")
+    click.echo(
+        f"reparsed {sum(outcomes.values())} article captures: {outcomes['new']} new, "
+        f"{outcomes['changed']} re-derived versions, {outcomes['unchanged']} unchanged, "
+        f"{outcomes['not an article']} not an article, {len(problems)} unreadable"
+    )
+    sys.exit(1 if problems else 0)
+
+
+# --- cdx -----------------------------------------------------------------------------------------
+
+
+@click.command()
+@db_option
+@crawl_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
+def cdx(db_path: str, crawl_id: int | None, output: str | None) -> None:
+    """Write a CDXJ index of the captured responses and revisits, for replay tools.
+
+    Filenames are bare names, as pywb expects for a collection's archive/ folder.
+
+    \b
+    Example:
+      unpog cdx -o collections/unpog/indexes/unpog.cdxj
+    """
+    with open_archive(db_path) as archive:
+        lines = list(cdxj_lines(archive.captures(crawl_id=crawl_id)))
+    text = "".join(f"{line}\n" for line in lines)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"{len(lines)} CDXJ lines written to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+COMMANDS = (verify, reparse, cdx)
+
+
+def register(group: click.Group) -> None:
+    """Add the capture commands to the `unpog` group."""
+    for command in COMMANDS:
+        group.add_command(command)
