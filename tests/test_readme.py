@@ -15,18 +15,6 @@ def test_readme_schema_section_matches_the_schema_documentation():
     assert section == schema_markdown(), "run: python -m unpog_crawler.schema_doc --write README.md"
 
 
-def test_metadata_descriptions_are_the_schema_documentation():
-    import yaml
-
-    from unpog_crawler.archive import COLUMN_DOCS, TABLE_DOCS
-
-    metadata = yaml.safe_load((REPO / "archive" / "metadata.yml").read_text(encoding="utf-8"))
-    tables = metadata["databases"]["unpog"]["tables"]
-    hint = "run: python -m unpog_crawler.schema_doc --write-metadata archive/metadata.yml"
-    assert {name: t["description"] for name, t in tables.items()} == TABLE_DOCS, hint
-    assert {name: t["columns"] for name, t in tables.items()} == COLUMN_DOCS, hint
-
-
 def test_ci_runs_exactly_the_readme_test_command():
     command = next(
         line for line in README.splitlines() if "pytest" in line and line.startswith("python3")
