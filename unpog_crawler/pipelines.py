@@ -13,6 +13,7 @@ from typing import Any
 
 from scrapy import Spider, signals
 
+from unpog_crawler import health
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
 from unpog_crawler.items import ArticleRecord, ListedArticle, PageFetched, PageProblem
 
@@ -46,6 +47,14 @@ class ArchivePipeline:
         self.archive: Archive | None = None
         self.crawl_id: int | None = None
         self._lock: contextlib.ExitStack | None = None
+        # What the health rules need beyond the crawl row's counts.
+        self.archived: set[str] = set()  # live articles when the crawl started
+        self.seen: set[str] = set()
+        self.listed: set[str] = set()
+        # Articles whose own page says they are gone: removed only when the crawl finishes
+        # healthy, so that an outage or a redesign cannot remove the archive page by page.
+        self.gone: dict[str, str] = {}
+        self.gone_parse_failures = 0
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -56,6 +65,8 @@ class ArchivePipeline:
 
     def open_spider(self, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
+        if getattr(spider, "setting_problem", None):
+            return  # the spider will not crawl: leave the archive untouched
         settings = self.crawler.settings
         archive = Archive(self.db_path)
         self._lock = contextlib.ExitStack()
@@ -73,6 +84,7 @@ class ArchivePipeline:
         # The spider re-checks archived articles; it must not open a second connection to
         # the file in this process (closing it would drop SQLite's POSIX locks).
         spider.archived_urls = archive.live_urls(spider.name)
+        self.archived = set(spider.archived_urls)
         self.crawler.stats.set_value("unpog/crawl_id", self.crawl_id)
         self.crawler.stats.set_value("unpog/archive_db", str(self.archive.path))
         logger.info("Crawl %s started into %s", self.crawl_id, self.archive.path)
@@ -81,34 +93,81 @@ class ArchivePipeline:
         archive, crawl_id = self.archive, self.crawl_id
         if isinstance(item, ArticleRecord):
             outcome = archive.record_article(crawl_id, item, utc_now(), self.crawler.spider.name)
+            self.seen.add(item.url)
             self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
             if outcome != "unchanged":
                 logger.info("%s: %s (%s)", outcome, item.url, item.title)
         elif isinstance(item, ListedArticle):
             archive.record_listed(crawl_id, item.url)
+            self.listed.add(item.url)
         elif isinstance(item, PageFetched):
             archive.record_page(crawl_id)
         elif isinstance(item, PageProblem):
-            removed = archive.record_problem(
-                crawl_id, item.url, item.kind, item.reason, utc_now(), gone=item.gone
-            )
-            if removed:
-                logger.info("removed: %s (%s)", item.url, item.reason)
+            archive.record_problem(crawl_id, item.url, item.kind, item.reason, utc_now())
+            if item.gone:
+                self.gone[item.url] = item.reason
+                self.gone_parse_failures += item.kind == "parse_failure"
         return item
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.archive is None or self.crawl_id is None:
             return
-        status, complete = crawl_status(reason, spider)
         try:
+            if reason == "finished":
+                self.record_unanswered(spider)  # may make the listing incomplete
+            status, complete = crawl_status(reason, spider)
+            broken = self.health(spider, complete)
+            if broken and status == "finished":
+                status = "degraded"  # removes nothing; `unpog crawl` exits non-zero
             row = self.archive.finish_crawl(
-                self.crawl_id, status=status, complete=complete, finished_at=utc_now()
+                self.crawl_id,
+                status=status,
+                complete=complete,
+                finished_at=utc_now(),
+                health=broken,
+                listed=len(self.listed),
+                gone=self.gone,
             )
             for url, why in sorted(getattr(spider, "list_pages_failed", {}).items()):
                 logger.warning("List page not read: %s (%s)", url, why)
+            for rule in broken:
+                logger.error("Health rule broken: %s: %s", rule["rule"], rule["message"])
             logger.info("Crawl %s %s: %s", self.crawl_id, status, summary_counts(row))
         finally:
             self._lock.close()  # releases the lock, then closes the archive
+
+    def record_unanswered(self, spider: Spider) -> None:
+        """Pages the spider asked for that got no answer are errors, not silence."""
+        for url, why in sorted(getattr(spider, "unanswered", dict)().items()):
+            logger.error("Failed: %s (%s)", url, why)
+            self.archive.record_problem(self.crawl_id, url, "error", why, utc_now())
+            if url in getattr(spider, "list_pages_queued", ()):
+                spider.list_pages_failed[url] = why
+
+    def health(self, spider: Spider, complete: bool) -> list[dict[str, str]]:
+        """The health rules this crawl broke (see unpog_crawler.health)."""
+        row = self.archive.crawl(self.crawl_id)
+        baseline = self.archive.previous_complete_crawl(row["spider"], self.crawl_id)
+        removals = self.archived & set(self.gone)
+        if complete:
+            removals |= self.archived - self.seen - self.listed
+        facts = health.CrawlFacts(
+            articles_seen=row["articles_seen"],
+            parse_failures=row["parse_failures"] - self.gone_parse_failures,
+            errors=row["errors"],
+            listed=len(self.listed),
+            baseline_listed=_baseline_listed(baseline),
+            live_before=len(self.archived),
+            removals=len(removals),
+        )
+        return health.evaluate(facts, health.thresholds(self.crawler.settings))
+
+
+def _baseline_listed(crawl: dict[str, Any] | None) -> int | None:
+    """Articles the previous complete crawl listed (crawls before 0003: those it read)."""
+    if crawl is None:
+        return None
+    return crawl["listed"] if crawl.get("listed") is not None else crawl["articles_seen"]
 
 
 def summary_counts(row: dict[str, Any]) -> str:

@@ -128,6 +128,29 @@ ERROR_PAGE_RE = re.compile(
     re.I,
 )
 
+# --- Does a parsed record look like an article? (health.record_problems, doctor) ---------
+
+# Menu, breadcrumb and footer labels of the site's frame: two or more of them in one body
+# mean the container matched page furniture (e.g. a redesign that kept the id "contents").
+NAVIGATION_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern, re.I))
+    for label, pattern in (
+        ("About UNPOG", r"\bAbout UNPOG\b"),
+        ("Knowledge Platform", r"\bKnowledge Platform\b"),
+        ("Youth Engagement", r"\bYouth Engagement\b"),
+        ("Regional Symposium", r"\bRegional Symposium\b"),
+        ("Home >", r"\bHome\s*(?:>|›|&gt;)"),
+        ("Copyright", r"\bCopyright\s*(?:©|\(c\)|&copy;)|\bAll Rights Reserved\b"),
+        ("Tel/Fax", r"\bFax\s*:"),
+        ("social links", r"페이스북|트위터"),
+        ("Log in", r"\b(?:Log ?in|Sign ?in)\b"),
+    )
+)
+NAVIGATION_MARKERS_MIN = 2
+# Headings that name the section, never one article.
+SECTION_NAMES = frozenset({"the unpog public governance quarterly", "news & events", "unpog"})
+MIN_BODY_WORDS = 5
+
 # --- List pages and links ---------------------------------------------------------------
 
 # Blocks that hold the list's page links, most specific first.

@@ -78,6 +78,9 @@ class Article:
     charset: str = "utf-8"  # "utf-8" or "euc-kr" (the latter declared only in <meta>)
     share_inside: bool = False  # share box inside the body container
     share_rss: bool = True  # RSS link present in the share box
+    # Markup inserted as is at the top of the article container: hostile-content tests
+    # embed XSS vectors here (everything else on a page is escaped text).
+    raw_html: str = ""
     list_link: str = "href"  # how the list page links it: LIST_LINK_STYLES
     hits: int = 100  # view counter start
     markup_rev: int = 0  # bumped by touch_markup(): same words, different markup

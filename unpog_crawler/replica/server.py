@@ -11,8 +11,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
+import socket
+import struct
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -21,7 +24,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from unpog_crawler.replica import templates
+from unpog_crawler.replica import faults, templates
 from unpog_crawler.replica.content import (
     ARTICLES,
     ISSUE_PAGES,
@@ -29,6 +32,7 @@ from unpog_crawler.replica.content import (
     Article,
     IssuePage,
 )
+from unpog_crawler.replica.faults import Fault
 
 HTML_UTF8 = "text/html; charset=utf-8"
 IMAGE_TYPES = {
@@ -39,6 +43,7 @@ IMAGE_TYPES = {
 }
 LIST_PATH = "/page/sub4_3_list.asp"
 VIEW_PATH = "/page/sub4_3_view.asp"
+TEMPLATES = ("classic", "redesign")
 
 
 @dataclass
@@ -47,13 +52,15 @@ class Response:
     body: bytes
     content_type: str = HTML_UTF8
     headers: dict[str, str] = field(default_factory=dict)
+    action: str | None = None  # a connection fault for the handler: "reset" or "truncate"
+    delay: float = 0.0  # seconds the handler waits before answering
 
 
 @dataclass
 class _Failure:
     path: str  # lower-case path
     params: dict[str, str]  # lower-case names; all must match the request's
-    status: int
+    fault: Fault
     remaining: int | None  # None: until heal()
 
     def matches(self, path: str, params: dict[str, str]) -> bool:
@@ -140,6 +147,8 @@ class ReplicaSite:
             self._deleted: dict[int, Article] = {}
             self._hits = {sn: a.hits for sn, a in self._articles.items()}
             self._failures: list[_Failure] = []
+            self._template = "classic"
+            self._disallowed: list[str] = []
 
     def article(self, sn: int) -> Article | None:
         """The live article `sn`, or None when it is missing or deleted."""
@@ -206,21 +215,46 @@ class ReplicaSite:
         with self._lock:
             return self.edit(sn, markup_rev=self._live(sn).markup_rev + 1)
 
-    def fail(self, path: str, status: int = 500, times: int | None = None) -> None:
+    def fail(
+        self,
+        path: str,
+        status: int = 500,
+        times: int | None = None,
+        *,
+        retry_after: str | None = None,
+    ) -> None:
         """Answer `path` with `status`: `times` requests, or until `heal()` when None.
 
         Without a query, `path` fails whatever the query; with one (`...view.asp?sn=52`),
         only requests carrying those parameter values fail (other parameters may vary).
         """
+        self.inject(path, Fault("status", status=status, retry_after=retry_after), times)
+
+    def inject(self, path: str, fault: Fault, times: int | None = None) -> None:
+        """Misbehave on `path` as `fault` says (see faults.FAULT_KINDS); matching as `fail`."""
         parts = urlsplit(path)
-        rule = _Failure(parts.path.lower(), query_params(parts.query), status, times)
+        rule = _Failure(parts.path.lower(), query_params(parts.query), fault, times)
         with self._lock:
             self._failures.append(rule)
 
     def heal(self) -> None:
-        """Forget every failure rule."""
+        """Forget every failure rule, robots.txt exclusions and template switch."""
         with self._lock:
             self._failures.clear()
+            self._disallowed.clear()
+            self._template = "classic"
+
+    def set_template(self, name: str) -> None:
+        """Serve list and view pages through another design ("redesign"), same content."""
+        if name not in TEMPLATES:
+            raise ValueError(f"unknown template {name!r}; expected one of {TEMPLATES}")
+        with self._lock:
+            self._template = name
+
+    def disallow(self, path: str) -> None:
+        """Add a `Disallow: path` line to robots.txt."""
+        with self._lock:
+            self._disallowed.append(path)
 
     def _live(self, sn: int) -> Article:
         article = self._articles.get(sn)
@@ -234,11 +268,15 @@ class ReplicaSite:
         """Answer one request (`target` = path + query) and log it."""
         parts = urlsplit(target)
         path, params = parts.path.lower(), query_params(parts.query)
-        response = self._injected_failure(path, params) or self._route(path, params)
+        fault = self._injected_fault(path, params)
+        if fault is None:
+            response = self._route(path, params)
+        else:
+            response = self._faulty(fault, target, path, params)
         self.requests.append(method, target, response.status)
         return response
 
-    def _injected_failure(self, path: str, params: dict[str, str]) -> Response | None:
+    def _injected_fault(self, path: str, params: dict[str, str]) -> Fault | None:
         with self._lock:
             for rule in self._failures:
                 if rule.matches(path, params):
@@ -246,12 +284,51 @@ class ReplicaSite:
                         rule.remaining -= 1
                         if rule.remaining <= 0:
                             self._failures.remove(rule)
-                    return error_response(rule.status)
+                    return rule.fault
         return None
+
+    def _faulty(self, fault: Fault, target: str, path: str, params: dict[str, str]) -> Response:
+        """The response of a page under `fault` (connection faults: marked for the handler)."""
+        kind = fault.kind
+        if kind == "status":
+            response = error_response(fault.status)
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = fault.retry_after
+            return response
+        if kind == "empty":
+            return Response(200, b"")
+        if kind == "maintenance":
+            return Response(200, faults.maintenance_page())
+        if kind == "redirect_loop":
+            # page -> page&loop=1 -> page -> ...: each hop looks new to a naive client.
+            back = re.sub(rf"[?&]{faults.LOOP_PARAM}=1$", "", target)
+            location = back if back != target else f"{target}&{faults.LOOP_PARAM}=1"
+            return Response(302, b"", HTML_UTF8, {"Location": location})
+        if kind == "redirect_offsite":
+            return Response(302, b"", HTML_UTF8, {"Location": faults.OFFSITE_URL})
+        if kind == "no_rows":
+            return html_response(templates.list_page([], page=1, total=0, hits={}))
+        response = self._route(path, params)
+        if kind == "slow":
+            response.delay = fault.delay
+        elif kind in ("reset", "truncate"):
+            response.action = kind
+        elif kind == "oversize":
+            response.body = faults.pad(response.body, fault.size)
+        elif kind == "malformed":
+            response.body = faults.malformed(response.body)
+        elif kind == "deep":
+            response.body = faults.deep(response.body, fault.depth)
+        elif kind == "wrong_charset":
+            response.content_type = faults.other_charset(response.content_type, response.body)
+        return response
 
     def _route(self, path: str, params: dict[str, str]) -> Response:
         if path == "/robots.txt":
-            return Response(200, templates.ROBOTS_TXT.encode(), "text/plain; charset=utf-8")
+            with self._lock:
+                extra = "".join(f"Disallow: {rule}\n" for rule in self._disallowed)
+            robots = templates.ROBOTS_TXT + extra
+            return Response(200, robots.encode(), "text/plain; charset=utf-8")
         if path in ("/", "/index.asp"):
             return html_response(templates.home_page())
         if path == LIST_PATH:
@@ -260,6 +337,8 @@ class ReplicaSite:
             return self._view(as_int(params.get("sn")))
         issue = self._issue_page(path)
         if issue is not None:
+            if self._template == "redesign":
+                return html_response(templates.redesign_issue_page(issue))
             return html_response(templates.issue_page(issue))
         if path.startswith("/upload/"):
             return image_response(path)
@@ -283,6 +362,10 @@ class ReplicaSite:
             hits = dict(self._hits)
         start = (page - 1) * templates.PAGE_SIZE
         rows = live[start : start + templates.PAGE_SIZE]
+        if self._template == "redesign":
+            return html_response(
+                templates.redesign_list_page(rows, page=page, pages=self.page_count())
+            )
         return html_response(
             templates.list_page(
                 rows, page=page, total=len(live), hits=hits, issue_pages=self.issue_pages
@@ -298,6 +381,8 @@ class ReplicaSite:
             self._hits[sn] = self._hits.get(sn, article.hits) + 1
             hits = self._hits[sn]
             live = self.articles()
+            if self._template == "redesign":
+                return html_response(templates.redesign_view_page(article))
         index = next(i for i, a in enumerate(live) if a.sn == sn)
         newer = live[index - 1] if index > 0 else None
         older = live[index + 1] if index + 1 < len(live) else None
@@ -352,15 +437,31 @@ class ReplicaHandler(BaseHTTPRequestHandler):
 
     def _answer(self, send_body: bool) -> None:
         response = self.server.site.handle(self.command, self.path)
+        if response.delay:
+            time.sleep(response.delay)
+        if response.action == "reset":
+            self._reset()
+            return
+        body = response.body
+        declared = len(body) + (4096 if response.action == "truncate" else 0)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Content-Length", str(declared))
         self.send_header("Cache-Control", "private")
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
         if send_body:
-            self.wfile.write(response.body)
+            self.wfile.write(body[: len(body) // 2] if response.action == "truncate" else body)
+        if response.action == "truncate":
+            self.wfile.flush()
+            self.close_connection = True  # the rest of the promised body never comes
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed server would."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()  # closing now, not after a FIN, is what sends the RST
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # tests read `site.requests` instead of a stderr line per request

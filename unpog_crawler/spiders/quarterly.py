@@ -11,11 +11,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from unpog_crawler import site
+from unpog_crawler import health, site
 from unpog_crawler.items import ListedArticle, NotAnArticle, PageFetched, PageProblem
 from unpog_crawler.parsing import find_links, parse_article
 
@@ -31,19 +33,38 @@ def response_headers(response: Response) -> dict[str, str]:
 class QuarterlySpider(scrapy.Spider):
     name = "quarterly"
     section = "quarterly"
+    # A <meta http-equiv="refresh"> anywhere in a page (pasted into an article, or hostile:
+    # "url=javascript:...") would replace the article with another request; moved pages
+    # answer with HTTP 3xx, which is still followed.
+    custom_settings = {"METAREFRESH_ENABLED": False}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> QuarterlySpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
+        spider.list_pages_queued: set[str] = set()
+        spider.list_pages_read: set[str] = set()
+        spider.list_pages_failed: dict[str, str] = {}
+        # Every page asked for gets an answer or a failure; what gets neither (a redirect
+        # loop back to a URL already seen is dropped by Scrapy's duplicate filter) is
+        # reported at the end instead of vanishing.
+        spider.requested: dict[str, str] = {}  # canonical URL -> page type
+        spider.answered: set[str] = set()
+        spider.last_hop: dict[str, str] = {}  # canonical URL -> last URL a redirect led to
+        crawler.signals.connect(spider.request_scheduled, signal=signals.request_scheduled)
+        # A bad `-s NAME=value` is one clear line and no crawl, rather than a traceback
+        # from deep inside Scrapy; the pipeline then leaves the archive untouched.
+        spider.setting_problem = None
+        try:
+            health.check_settings(settings)
+        except health.BadSetting as error:
+            spider.setting_problem = str(error)
+            return spider
         spider.base_url = settings.get("UNPOG_BASE_URL").rstrip("/")
         spider.list_path = settings.get("UNPOG_QUARTERLY_LIST_PATH")
         spider.max_list_pages = settings.getint("UNPOG_MAX_LIST_PAGES")
         # Requests never leave the host we were pointed at (OffsiteMiddleware enforces it).
         spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
-        spider.list_pages_queued: set[str] = set()
-        spider.list_pages_read: set[str] = set()
-        spider.list_pages_failed: dict[str, str] = {}
         return spider
 
     @property
@@ -56,6 +77,9 @@ class QuarterlySpider(scrapy.Spider):
         )
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.setting_problem:
+            self.logger.error("Not crawling: %s", self.setting_problem)
+            raise CloseSpider("bad_setting")
         first = site.list_page_url(self.base_url, self.list_path, 1)
         for request in self._list_requests([first]):
             yield request
@@ -70,7 +94,29 @@ class QuarterlySpider(scrapy.Spider):
             return []
         return list(getattr(self, "archived_urls", []))
 
+    def request_scheduled(self, request: scrapy.Request, spider: scrapy.Spider) -> None:
+        """Note where redirects lead: Scrapy drops an off-site or looping hop silently."""
+        canonical = request.meta.get("canonical")
+        if canonical and request.meta.get("redirect_urls"):
+            self.last_hop[canonical] = request.url
+
+    def unanswered(self) -> dict[str, str]:
+        """Requested pages that got neither a response nor a failure: canonical URL -> why."""
+        return {
+            url: self._why_unanswered(url) for url in self.requested if url not in self.answered
+        }
+
+    def _why_unanswered(self, url: str) -> str:
+        hop = self.last_hop.get(url)
+        if hop is None:
+            return "no response (dropped by Scrapy; see the log)"
+        host = urlsplit(hop).hostname or ""
+        if host not in self.allowed_domains:
+            return f"no response: redirected off the site to {hop} (not followed)"
+        return f"no response: redirect loop (back to {hop}, already asked for)"
+
     def parse_list(self, response: Response) -> Iterator[Any]:
+        self.answered.add(response.meta.get("canonical", ""))
         url = site.canonical_url(response.url)
         yield PageFetched(url)
         links = find_links(response.body, response.url, response_headers(response))
@@ -86,12 +132,19 @@ class QuarterlySpider(scrapy.Spider):
         yield from self._list_requests(links.list_pages)
 
     def parse_article_page(self, response: Response) -> Iterator[Any]:
+        self.answered.add(response.meta.get("canonical", ""))
         url = site.canonical_url(response.url)
         yield PageFetched(url)
         result = parse_article(response.body, response.url, response_headers(response))
         if isinstance(result, NotAnArticle):
             self.logger.warning("Not an article: %s (%s)", response.url, result.reason)
             yield PageProblem(result.url, "parse_failure", result.reason, gone=result.gone)
+        elif problems := health.record_problems(result):
+            # Selectors that half-match a new template give furniture, not an article:
+            # a parse failure (counted by the health rules), never a version.
+            reason = "does not look like an article: " + "; ".join(problems)
+            self.logger.warning("Not an article: %s (%s)", response.url, reason)
+            yield PageProblem(result.url, "parse_failure", reason)
         else:
             yield result
         # Previous/next links reach articles that no list page shows.
@@ -100,7 +153,9 @@ class QuarterlySpider(scrapy.Spider):
 
     def request_failed(self, failure: Failure) -> Iterator[PageProblem]:
         request = failure.request
-        url = site.canonical_url(request.url)
+        # The URL asked for, not where a redirect led (an off-site host, a loop).
+        url = request.meta.get("canonical") or site.canonical_url(request.url)
+        self.answered.add(url)
         status = failure.value.response.status if failure.check(HttpError) else None
         reason = f"HTTP {status}" if status else failure.getErrorMessage() or repr(failure.value)
         self.logger.error("Failed: %s (%s)", request.url, reason)
@@ -128,10 +183,11 @@ class QuarterlySpider(scrapy.Spider):
     def _request(
         self, canonical: str, callback: Any, page_type: str, priority: int = 0
     ) -> scrapy.Request:
+        self.requested.setdefault(canonical, page_type)
         return scrapy.Request(
             site.absolute_url(self.base_url, canonical),
             callback=callback,
             errback=self.request_failed,
-            meta={"page_type": page_type},
+            meta={"page_type": page_type, "canonical": canonical},
             priority=priority,
         )

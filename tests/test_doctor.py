@@ -1,0 +1,66 @@
+"""`unpog doctor` as an archivist runs it: a real subprocess against the replica."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DOCTOR = [sys.executable, "-m", "unpog_crawler.cli", "doctor", "--delay", "0"]
+
+
+def doctor(base_url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*DOCTOR, "--base-url", base_url, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_doctor_reports_healthy_fields_and_their_rules_on_the_replica(replica):
+    result = doctor(replica.base_url)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "article links   5" in out
+    assert out.count("\nArticle ") == 3
+    assert "title           'Welcome Note'" in out
+    assert "rules           container: .board_view .view_content; title: share line" in out
+    assert "authors         CHUNG Chae Gun; Head of UNPOG/DPIDG/UN DESA" in out
+    assert "PROBLEM" not in out
+    assert out.rstrip().endswith("Verdict: HEALTHY: 3 articles parsed cleanly (4 pages checked)")
+    # Politeness: robots.txt first, then one list page and three articles, nothing else.
+    targets = [target for _method, target, _status in replica.site.requests]
+    assert targets[0] == "/robots.txt" and len(targets) == 5
+
+
+def test_doctor_names_the_fields_that_no_longer_parse_after_a_redesign(replica):
+    replica.site.set_template("redesign")
+
+    result = doctor(replica.base_url, "--articles", "2")
+
+    assert result.returncode == 1
+    assert "PROBLEM  title: none found" in result.stdout
+    assert "PROBLEM  body: navigation text (About UNPOG" in result.stdout
+    assert "container: #contents" in result.stdout
+    assert "fields that no longer parse: title (2 pages), body (2 pages)" in result.stdout
+
+
+def test_doctor_reports_pages_it_cannot_fetch(replica):
+    replica.site.fail("/page/sub4_3_list.asp", status=503)
+
+    result = doctor(replica.base_url)
+
+    assert result.returncode == 1
+    assert "PROBLEM  list page: HTTP 503" in result.stdout
+    assert "Verdict: UNHEALTHY" in result.stdout
+
+
+def test_doctor_refuses_a_bad_base_url():
+    result = doctor("unpog.org")
+
+    assert result.returncode == 2
+    assert "must start with http" in result.stderr
