@@ -26,7 +26,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.defer import deferred_from_coro
 
-from unpog_crawler import __version__, runlog
+from unpog_crawler import __version__, health, runlog
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
 from unpog_crawler.pipelines import summary_counts
@@ -237,6 +237,7 @@ def crawl(
         overrides["LOG_LEVEL"] = log_level.upper()
     overrides.update(terminal_overrides(overrides, sys.stderr.isatty()))
     settings = project_settings(overrides)
+    check_settings(settings)
     names = choose_spiders(settings, spiders)
     if report_path:
         check_report_path(report_path)
@@ -244,6 +245,14 @@ def crawl(
     started_at = utc_now()
     rows = run_crawls(settings, names)
     finish_run(settings, rows, report_path, started_at)
+
+
+def check_settings(settings: Settings) -> None:
+    """A bad setting value is a usage error, found before anything is fetched or written."""
+    try:
+        health.check_settings(settings)
+    except health.BadSetting as error:
+        raise click.BadParameter(str(error), param_hint="-s") from error
 
 
 def terminal_overrides(overrides: dict[str, Any], interactive: bool) -> dict[str, Any]:
