@@ -1,0 +1,112 @@
+"""Benchmark 1: pipeline overhead. Pages per second of `scrapy crawl quarterly` into a fresh
+archive against a bare Scrapy spider requesting the same URLs, alternating, on a generated
+replica served from its own process (politeness off).
+
+    .venv/bin/python bench/bench_pipeline.py [--articles 5000] [--runs 3] [--paging all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import (  # noqa: E402
+    ChildRun,
+    Server,
+    archive_counts,
+    bare_once,
+    crawl_once,
+    fresh_db,
+    print_header,
+    print_table,
+    start_server,
+    verdict,
+)
+
+TARGET = 0.8
+
+
+def measured(run: ChildRun, server_cpu_s: float) -> dict[str, Any]:
+    pages = int(run.stats.get("downloader/response_count", 0))
+    elapsed = float(run.stats.get("bench/elapsed_s") or run.wall_s)
+    return {
+        "pages": pages,
+        "elapsed": elapsed,
+        "rate": pages / elapsed if elapsed else 0.0,
+        "wall": run.wall_s,
+        "cpu": run.cpu_s,
+        "rss": run.max_rss_mb,
+        "server_cpu": server_cpu_s / elapsed if elapsed else 0.0,
+        "rc": run.returncode,
+    }
+
+
+def server_cpu(server: Server) -> float:
+    times = psutil.Process(server.proc.pid).cpu_times()
+    return times.user + times.system
+
+
+def one(kind: str, server: Server, workdir: Path, index: int) -> dict[str, Any]:
+    before = server_cpu(server)
+    if kind == "bare":
+        run = bare_once(server, workdir, f"bare-{index}")
+    else:
+        db = fresh_db(workdir / f"pipeline-{index}.db")
+        run = crawl_once(server, db, workdir, f"quarterly-{index}")
+    row = measured(run, server_cpu(server) - before)
+    row["kind"], row["run"] = kind, index
+    if kind == "quarterly":
+        row["articles"] = archive_counts(workdir / f"pipeline-{index}.db")["articles"]
+    print(
+        f"  run {index} {kind}: {row['pages']} pages in {row['elapsed']:.1f}s "
+        f"({row['rate']:.0f}/s)",
+        flush=True,
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--paging", choices=("all", "window"), default="all")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/unpog-bench/pipeline"))
+    args = parser.parse_args()
+    print_header(
+        f"Benchmark 1: pipeline overhead ({args.articles:,} articles, paging={args.paging})"
+    )
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    server = start_server(args.articles, args.workdir, paging=args.paging)
+    rows = []
+    try:
+        for index in range(1, args.runs + 1):
+            for kind in ("bare", "quarterly"):
+                rows.append(one(kind, server, args.workdir, index))
+    finally:
+        server.stop()
+    print()
+    print_table(
+        ["run", "spider", "pages", "s (engine)", "pages/s", "wall s", "CPU s", "peak RSS MiB",
+         "server CPU", "exit"],
+        [[r["run"], r["kind"], r["pages"], r["elapsed"], r["rate"], r["wall"], r["cpu"],
+          r["rss"], f"{r['server_cpu']:.0%}", r["rc"]] for r in rows],
+    )  # fmt: skip
+    bare = statistics.median(r["rate"] for r in rows if r["kind"] == "bare")
+    ours = statistics.median(r["rate"] for r in rows if r["kind"] == "quarterly")
+    articles = {r.get("articles") for r in rows if r["kind"] == "quarterly"}
+    print_table(
+        ["median pages/s: bare", "quarterly", "ratio", "target", "verdict", "articles archived"],
+        [[bare, ours, f"{ours / bare:.2f}", f">= {TARGET}", verdict(ours / bare >= TARGET),
+          ", ".join(str(a) for a in sorted(articles))]],
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
