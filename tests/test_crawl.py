@@ -294,4 +294,6 @@ async def test_crawl_obeys_robots_txt_and_stays_on_its_host(replica, db_path):
 
     targets = [target for _method, target, _status in replica.site.requests]
     assert targets[0] == "/robots.txt"
-    assert all(t.startswith(("/page/", "/robots.txt")) for t in targets), targets
+    # Pages, and the files articles link (UNPOG_DOWNLOAD_FILES, on by default).
+    on_site = ("/page/", "/robots.txt", "/common/download.asp", "/upload/")
+    assert all(t.startswith(on_site) for t in targets), targets

@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
 BIN = Path(sys.executable).parent
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+# The Quarterly alone: these tests are about scheduling, not the boards (test_boards_cli).
+FAST = ["--spider", "quarterly", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
 # Where deploy/ files expect the checkout's virtualenv and the archive on a real machine.
 INSTALLED_BIN = "/opt/unpog-crawler/.venv/bin/"
 DATA_DIR = "/var/lib/unpog"

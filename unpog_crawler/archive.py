@@ -77,6 +77,10 @@ VERSION_RECORD_FIELDS = (
     "issue",
     "page_sha256",
     "encoding",
+    "published",
+    "place",
+    "board_id",
+    "found_by",
 )
 
 
@@ -126,7 +130,17 @@ TABLE_DOCS: dict[str, str] = {
     ),
     "changes": "What each crawl found: new, changed, removed and restored articles.",
     "crawl_problems": "Pages a crawl could not fetch (error) or could not read as an article.",
+    "http_validators": (
+        "HTTP validators of each article page, sent back as If-None-Match / If-Modified-Since "
+        "so that an unchanged page costs a 304 answer instead of a download."
+    ),
     "issues": "One row per issue of the Quarterly, built from articles.issue.",
+    "files": (
+        "Every attachment and image linked from an article: one row per URL and content "
+        "(a file whose bytes change at the same URL gets a new row); stored under "
+        "archive/files/ by SHA-256 when downloaded."
+    ),
+    "version_files": "Which files (files.id) each version of an article links.",
     "latest_versions": "Each live article with the fields of its latest version.",
     "change_log": (
         "Each change with the crawl that found it, the article's title and URL and the "
@@ -158,6 +172,10 @@ _RECORD_COLUMN_DOCS: dict[str, str] = {
     "issue": "Issue the page itself states, e.g. '2019-Q1' (NULL when it states none)",
     "page_sha256": "SHA-256 of the raw response bytes (provenance)",
     "encoding": "Charset the page was decoded with",
+    "published": "Publication date (ISO) printed with the title or in a dateline; NULL if none",
+    "place": "Place of a press-release dateline, as printed (e.g. 'INCHEON'); NULL if none",
+    "board_id": "Raw BoardID of a Theme or Publications board (e.g. '0004'); NULL elsewhere",
+    "found_by": "How the crawl reached the page: list, link (prev/next, re-check) or sweep",
 }
 
 COLUMN_DOCS: dict[str, dict[str, str]] = {
@@ -204,6 +222,26 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "issue_basis": "stated (the page says so) or inferred (from the Welcome Note before it)",
         "last_seen_crawl_id": "Last crawl that read the article page",
         "last_listed_crawl_id": "Last crawl that found the article on a list page",
+        "board_id": _RECORD_COLUMN_DOCS["board_id"],
+        "published": "Publication date (ISO) in the latest version; NULL if none",
+        "place": "Dateline place in the latest version; NULL if none",
+        "found_by": "How the last crawl that read it reached it: list, link or sweep",
+    },
+    "files": {
+        "id": "Row number",
+        "url": "The file's link identity: path and query on the site, else the absolute URL",
+        "name": "Link text of the attachment, or the image's file name, when first seen",
+        "role": "attachment or image",
+        "content_type": "HTTP Content-Type of the download; NULL when not downloaded",
+        "size": "Size in bytes; NULL when not downloaded",
+        "sha256": "SHA-256 of the bytes; NULL when not downloaded (off, failed or too large)",
+        "path": "Where the bytes are, relative to archive/files/; NULL when not downloaded",
+        "first_seen": "UTC time this content was first seen at this URL",
+        "first_crawl_id": "Crawl that first saw this content at this URL",
+    },
+    "version_files": {
+        "version_id": "The version (versions.id)",
+        "file_id": "A file it links (files.id)",
     },
     "versions": {
         "id": "Row number",
@@ -248,6 +286,12 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "changed_fields": "JSON list of the content fields that changed",
         "at": "UTC time of the change",
         "reason": "Why an article was found removed",
+    },
+    "http_validators": {
+        "url": "Canonical URL of an article page",
+        "etag": "ETag the server sent with the page's last full answer",
+        "last_modified": "Last-Modified the server sent with it",
+        "updated_at": "UTC time they were stored",
     },
     "crawl_problems": {
         "id": "Row number",
@@ -555,7 +599,9 @@ def _m0002_research_views(db: sqlite_utils.Database) -> None:
 
 
 _STATUS_CHECK_0001 = "CHECK (status IN ('running', 'finished', 'failed', 'interrupted'))"
-_STATUS_CHECK_0003 = "CHECK (status IN ('running', 'finished', 'failed', 'interrupted', 'degraded'))"
+_STATUS_CHECK_0003 = (
+    "CHECK (status IN ('running', 'finished', 'failed', 'interrupted', 'degraded'))"
+)
 
 
 @migrations(name="0003_crawl_health")
@@ -626,6 +672,54 @@ def _m0004_captures(db: sqlite_utils.Database) -> None:
     ]
     for statement in statements:
         db.execute(statement)
+
+
+@migrations(name="0005_boards")
+def _m0005_boards(db: sqlite_utils.Database) -> None:
+    """Theme, Youth and Publications boards: their fields, and the files articles link."""
+    statements = [
+        *(
+            f"ALTER TABLE {table} ADD COLUMN {column} TEXT"
+            for table in ("versions", "articles")
+            for column in ("published", "place", "board_id", "found_by")
+        ),
+        """CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('attachment', 'image')),
+            content_type TEXT,
+            size INTEGER,
+            sha256 TEXT,
+            path TEXT,
+            first_seen TEXT NOT NULL,
+            first_crawl_id INTEGER REFERENCES crawls(id),
+            UNIQUE (url, sha256)
+        )""",
+        """CREATE TABLE version_files (
+            version_id INTEGER NOT NULL REFERENCES versions(id),
+            file_id INTEGER NOT NULL REFERENCES files(id),
+            PRIMARY KEY (version_id, file_id)
+        )""",
+        "CREATE INDEX idx_version_files_file ON version_files(file_id)",
+        "CREATE INDEX idx_files_sha256 ON files(sha256)",
+        "CREATE INDEX idx_articles_section ON articles(section, published)",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+@migrations(name="0006_http_validators")
+def _m0006_http_validators(db: sqlite_utils.Database) -> None:
+    """ETag / Last-Modified of each article page, for conditional re-crawls."""
+    db.execute(
+        """CREATE TABLE http_validators (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            updated_at TEXT NOT NULL
+        )"""
+    )
 
 
 KNOWN_MIGRATIONS = tuple(m.name for m in migrations._migrations)
@@ -860,6 +954,9 @@ class Archive:
         try:
             self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
             mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            # In WAL mode NORMAL never corrupts the file; a power cut may lose the last
+            # commits (the next crawl fetches them again), and each commit skips an fsync.
+            self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as error:
             raise ArchiveUnavailable(f"{self.path}: cannot use it ({error})") from None
@@ -1050,6 +1147,167 @@ class Archive:
                 crawl_id, article_id, outcome, current, version, changed_fields, captured_at
             )
             return outcome
+
+    def record_not_modified(self, crawl_id: int, url: str, captured_at: str) -> str:
+        """The server answered 304 for an archived article: seen again, content unchanged.
+
+        Returns 'unchanged', or 'unknown' when the archive holds no live article at `url`
+        (the crawl then treats the answer as a failure, never as evidence).
+        """
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE articles SET last_seen = ?, last_seen_crawl_id = ? "
+                "WHERE url = ? AND status = 'live'",
+                [captured_at, crawl_id, url],
+            )
+            if cursor.rowcount != 1:
+                return "unknown"
+            self._count(crawl_id, "articles_seen", "unchanged")
+        return "unchanged"
+
+    def record_validators(self, url: str, etag: str, last_modified: str, at: str) -> None:
+        """Remember an article page's ETag / Last-Modified (a cache: losing it costs a download)."""
+        with self.db.atomic():
+            if not etag and not last_modified:
+                self.db.execute("DELETE FROM http_validators WHERE url = ?", [url])
+                return
+            self.db.execute(
+                "INSERT INTO http_validators (url, etag, last_modified, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET etag = excluded.etag, "
+                "last_modified = excluded.last_modified, updated_at = excluded.updated_at",
+                [url, etag or None, last_modified or None, at],
+            )
+
+    def validators(self, spider: str) -> dict[str, tuple[str | None, str | None]]:
+        """{url: (etag, last_modified)} for the live articles a spider owns."""
+        rows = self.db.execute(
+            "SELECT v.url, v.etag, v.last_modified FROM http_validators v "
+            "JOIN articles a ON a.url = v.url WHERE a.spider = ? AND a.status = 'live'",
+            [spider],
+        ).fetchall()
+        return {url: (etag, last_modified) for url, etag, last_modified in rows}
+
+    # --- Boards and files (issue 3) ---------------------------------------------------------
+
+    def record_board_fields(
+        self, crawl_id: int, record: ArticleRecord, captured_at: str, outcome: str
+    ) -> str:
+        """After record_article: the board fields on the article row and the files its page
+        links. Returns the outcome, 'changed' when a linked file's bytes changed at the same
+        URL: then a new version (same text, changed_fields ["files"]) links the new file.
+        """
+        with self.db.atomic():
+            article = self._article_row(record.url)
+            if article is None:
+                return outcome
+            self.db.execute(
+                "UPDATE articles SET board_id = ?, published = ?, place = ?, found_by = ? "
+                "WHERE id = ?",
+                [record.board_id, record.published, record.place, record.found_by, article["id"]],
+            )
+            version = self._version_row(article["id"], article["current_version"])
+            file_ids = self._file_rows(crawl_id, record, captured_at)
+            earlier = version["crawl_id"] != crawl_id  # this crawl's version is new anyway
+            if earlier and self._file_bytes_changed(version["id"], file_ids):
+                version = self._file_version(crawl_id, article, version, record, captured_at)
+                if outcome == "unchanged":
+                    self.db.execute(
+                        "UPDATE crawls SET unchanged = unchanged - 1, changed = changed + 1 "
+                        "WHERE id = ?",
+                        [crawl_id],
+                    )
+                    outcome = "changed"
+            for file_id in file_ids:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO version_files (version_id, file_id) VALUES (?, ?)",
+                    [version["id"], file_id],
+                )
+        return outcome
+
+    def _file_rows(self, crawl_id: int, record: ArticleRecord, at: str) -> list[int]:
+        """files.id of each attachment and image the record links (rows made as needed)."""
+        downloads = {d.url: d for d in record.downloads}
+        linked = [(a.url, "attachment", a.name) for a in record.attachments]
+        linked += [(url, "image", url.rsplit("/", 1)[-1]) for url in record.images]
+        ids: dict[int, None] = {}
+        for url, role, name in linked:
+            identity = link_identity(url, record.fetched_url)
+            ids[self._file_row(crawl_id, identity, role, name, downloads.get(url), at)] = None
+        return list(ids)
+
+    def _file_row(
+        self, crawl_id: int, identity: str, role: str, name: str, stored: Any, at: str
+    ) -> int:
+        if stored is None:
+            # Not downloaded this time (off, failed, too large): the last content known at
+            # this URL stands, so a failed download never looks like a change.
+            row = self.db.execute(
+                "SELECT id FROM files WHERE url = ? ORDER BY id DESC LIMIT 1", [identity]
+            ).fetchone()
+            if row:
+                return row[0]
+            cursor = self.db.execute(
+                "INSERT INTO files (url, name, role, first_seen, first_crawl_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [identity, name, role, at, crawl_id],
+            )
+            return int(cursor.lastrowid)
+        self.db.execute(
+            "INSERT OR IGNORE INTO files (url, name, role, content_type, size, sha256, path, "
+            "first_seen, first_crawl_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [identity, name, role, stored.content_type, stored.size, stored.sha256,
+             stored.path, at, crawl_id],
+        )  # fmt: skip
+        return self.db.execute(
+            "SELECT id FROM files WHERE url = ? AND sha256 = ?", [identity, stored.sha256]
+        ).fetchone()[0]
+
+    def _file_bytes_changed(self, version_id: int, file_ids: list[int]) -> bool:
+        """Does a file now linked hold other bytes than the version's file at the same URL?"""
+        rows = self.db.execute(
+            "SELECT f.url, f.sha256 FROM version_files vf JOIN files f ON f.id = vf.file_id "
+            "WHERE vf.version_id = ? AND f.sha256 IS NOT NULL",
+            [version_id],
+        ).fetchall()
+        before = dict(rows)
+        if not before or not file_ids:
+            return False
+        marks = ", ".join("?" for _ in file_ids)
+        now = self.db.execute(
+            f"SELECT url, sha256 FROM files WHERE id IN ({marks}) AND sha256 IS NOT NULL",
+            file_ids,
+        ).fetchall()
+        return any(url in before and before[url] != sha for url, sha in now)
+
+    def _file_version(
+        self,
+        crawl_id: int,
+        article: Mapping[str, Any],
+        latest: Mapping[str, Any],
+        record: ArticleRecord,
+        at: str,
+    ) -> dict[str, Any]:
+        """A new version whose only change is the bytes of a linked file."""
+        version = self._next_version(article["id"])
+        values = _version_values(record)
+        self._insert_version(
+            article["id"], version, crawl_id, at, latest["content_hash"], ["files"], values
+        )
+        self.db.execute(
+            "UPDATE articles SET current_version = ? WHERE id = ?", [version, article["id"]]
+        )
+        self._insert_change(
+            crawl_id, article["id"], "changed", article["current_version"], version, ["files"], at
+        )
+        return self._version_row(article["id"], version)
+
+    def files(self, url: str | None = None) -> list[dict[str, Any]]:
+        """Rows of `files` (of one link identity when `url` is given), oldest first."""
+        return list(
+            self.db.query(
+                "SELECT * FROM files WHERE (:url IS NULL OR url = :url) ORDER BY id", {"url": url}
+            )
+        )
 
     def record_problem(
         self,
@@ -1258,19 +1516,23 @@ class Archive:
         match = query if raw else fts_phrase_query(query)
         if not match.strip():
             raise BadSearch("the search query is empty: give at least one word")
-        latest_only = "" if all_versions else "AND v.version = a.current_version"
+        latest_only = "" if all_versions else "WHERE v.version = a.current_version"
+        # Rank first and cut to `limit`, then make snippets for those rows only: a snippet
+        # for every match of a common word costs far more than the ranking itself.
         sql = (
+            "WITH top AS (SELECT hits.id, hits.rank FROM "
+            "  (SELECT rowid AS id, rank FROM versions_fts WHERE versions_fts MATCH :q) hits "
+            "  JOIN versions v ON v.id = hits.id JOIN articles a ON a.id = v.article_id "
+            f"  {latest_only} ORDER BY hits.rank, v.article_id, v.version LIMIT :limit) "
             "SELECT a.id AS article_id, a.url, a.status, v.version, v.captured_at, "
             "v.crawl_id, v.kind, v.title, "
-            "snippet(versions_fts, -1, '[', ']', '…', 12) AS snippet "
-            "FROM versions_fts "
-            "JOIN versions v ON v.id = versions_fts.rowid "
-            "JOIN articles a ON a.id = v.article_id "
-            f"WHERE versions_fts MATCH ? {latest_only} "
-            "ORDER BY versions_fts.rank, v.article_id, v.version LIMIT ?"
+            "(SELECT snippet(versions_fts, -1, '[', ']', '…', 12) FROM versions_fts "
+            " WHERE versions_fts MATCH :q AND rowid = top.id) AS snippet "
+            "FROM top JOIN versions v ON v.id = top.id JOIN articles a ON a.id = v.article_id "
+            "ORDER BY top.rank, v.article_id, v.version"
         )
         try:
-            return list(self.db.query(sql, [match, limit]))
+            return list(self.db.query(sql, {"q": match, "limit": limit}))
         except sqlite3.OperationalError as error:
             raise BadSearch(f"search query {query!r} is not valid FTS5 ({error})") from None
 

@@ -90,13 +90,22 @@ def check_archive(db_path: str) -> None:
         raise ArchiveProblem(str(error)) from error
 
 
+# The order `unpog crawl` runs them in: the Quarterly first, as before the boards existed.
+SPIDER_ORDER = ("quarterly", "news", "youth", "publications")
+
+
 def spider_names(settings: Settings) -> list[str]:
-    return sorted(SpiderLoader.from_settings(settings).list())
+    names = SpiderLoader.from_settings(settings).list()
+    rank = {name: index for index, name in enumerate(SPIDER_ORDER)}
+    return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
 
-def run_crawls(settings: Settings, names: list[str]) -> list[dict[str, Any]]:
+def run_crawls(
+    settings: Settings, names: list[str], spider_args: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Run the spiders one after another (one archive has one writer); return their rows,
-    each with the path of its run's log file under `log_file` (None when there is none)."""
+    each with the path of its run's log file under `log_file` (None when there is none).
+    `spider_args` go to every spider (`-a NAME=VALUE`), e.g. {"sweep": "1"}."""
     process = AsyncCrawlerProcess(settings)
     crawlers = [process.create_crawler(name) for name in names]
     log_files: list[Path | None] = [None] * len(crawlers)
@@ -108,7 +117,7 @@ def run_crawls(settings: Settings, names: list[str]) -> list[dict[str, Any]]:
             for index, (name, crawler) in enumerate(zip(names, crawlers, strict=True)):
                 with runlog.spider_log_file(settings, name) as log_file:
                     log_files[index] = log_file
-                    await process.crawl(crawler)
+                    await process.crawl(crawler, **(spider_args or {}))
                 if crawler.stats.get_value("finish_reason") == "shutdown":
                     break  # Ctrl-C: do not start the next spider
         finally:
@@ -187,6 +196,11 @@ def main() -> None:
     help="Spider to run (repeatable; default: every spider).",
 )
 @click.option(
+    "--sweep",
+    is_flag=True,
+    help="Also ask for ids no list shows, until UNPOG_SWEEP_MAX_MISSES 'no such post' in a row.",
+)
+@click.option(
     "-s",
     "--set",
     "setting_options",
@@ -211,6 +225,7 @@ def crawl(
     base_url: str | None,
     db_path: str | None,
     spiders: tuple[str, ...],
+    sweep: bool,
     setting_options: tuple[str, ...],
     log_level: str | None,
     report_path: Path | None,
@@ -243,7 +258,7 @@ def crawl(
         check_report_path(report_path)
     check_archive(settings.get("UNPOG_ARCHIVE_DB"))
     started_at = utc_now()
-    rows = run_crawls(settings, names)
+    rows = run_crawls(settings, names, {"sweep": "1"} if sweep else None)
     finish_run(settings, rows, report_path, started_at)
 
 

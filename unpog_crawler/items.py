@@ -27,6 +27,8 @@ CONTENT_FIELDS = (
     "images",
     "attachments",
     "issue",
+    "published",
+    "place",
 )
 
 
@@ -59,6 +61,13 @@ class ArticleRecord:
     page_sha256: str = ""  # hash of the raw response bytes (provenance)
     encoding: str = ""  # charset the page was decoded with
     parser_notes: tuple[str, ...] = field(default=(), compare=False)  # which rules fired
+    # Theme, Youth and Publications boards (issue 3).
+    published: str | None = None  # ISO date printed with the title or in the dateline
+    place: str | None = None  # place of a press-release dateline, as printed ('INCHEON')
+    board_id: str | None = None  # raw BoardID of the board's URLs ('0004'); None elsewhere
+    found_by: str = "list"  # how this crawl reached the page: 'list', 'link' or 'sweep'
+    # Attachments and images downloaded for this page (files.ArchiveFilesPipeline).
+    downloads: tuple[StoredFile, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,3 +105,32 @@ class PageFetched:
     """One page (list, view or issue page) was downloaded successfully."""
 
     url: str
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """The server answered 304 to a conditional request: the archived article is unchanged."""
+
+    url: str  # canonical URL
+
+
+@dataclass(frozen=True)
+class PageValidators:
+    """ETag / Last-Modified sent with an article page that was archived from this answer."""
+
+    url: str  # canonical URL
+    etag: str
+    last_modified: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An attachment or image downloaded for an article, stored by content hash."""
+
+    url: str  # absolute URL as linked from the page
+    role: str  # 'attachment' or 'image'
+    name: str  # link text (attachments) or alt text / file name (images)
+    sha256: str
+    size: int  # bytes
+    content_type: str
+    path: str  # relative to the files directory (archive/files/)

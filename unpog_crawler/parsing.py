@@ -22,7 +22,14 @@ from w3lib.encoding import html_to_unicode
 
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
-from unpog_crawler.text import issue_from_issue_page, normalise_text, parse_date_line, stated_issue
+from unpog_crawler.text import (
+    issue_from_issue_page,
+    normalise_text,
+    parse_date_line,
+    parse_dateline,
+    split_title_date,
+    stated_issue,
+)
 
 # --- Decoding ---------------------------------------------------------------------------
 
@@ -418,19 +425,28 @@ def _article(page: _Page) -> ArticleRecord | NotAnArticle:
     lines = _element_lines(container)
     if not lines:
         return NotAnArticle(canonical, url, "empty article container", gone=False)
+    board = site.board_for_url(canonical)
     title, title_note = _pick_title(page.share, lines, page.doc)
+    dated = _dated_title(title, page.doc) if board.dated_titles else None
+    if dated:
+        title, title_note = dated[0], f"{title_note}; date split off the title"
     kind = _kind(url, title)
-    lines, event = _take_head(_drop_furniture_lines(lines, title), title)
+    attachment_scopes = [container, *_blocks(page.doc, site.ATTACHMENT_BLOCK_SELECTORS)]
+    attachments = _attachments(attachment_scopes, url)
+    lines = _drop_furniture_lines(lines, title)
+    if board.section != site.SECTION:
+        lines = _drop_title_date_lines(_drop_download_labels(lines, attachments), title)
+    lines, event = _take_head(lines, title)
+    dateline = _dateline(lines) if board.section != site.SECTION else None
     lines, authors, footnotes = _take_tail(lines, signatures=kind != "issue_page")
     body_text = "\n\n".join(line.text for line in lines)
     if not body_text:
         return NotAnArticle(canonical, url, "empty article body", gone=False)
-    attachment_scopes = [container, *_blocks(page.doc, site.ATTACHMENT_BLOCK_SELECTORS)]
     return ArticleRecord(
         url=canonical,
         fetched_url=url,
         source_id=_source_id(url),
-        section=site.SECTION,
+        section=board.section,
         kind=kind,
         title=title,
         body_text=body_text,
@@ -441,12 +457,69 @@ def _article(page: _Page) -> ArticleRecord | NotAnArticle:
         authors=authors,
         footnotes=footnotes,
         images=_images(container, url),
-        attachments=_attachments(attachment_scopes, url),
+        attachments=attachments,
         issue=_issue(kind, url, body_text),
         page_sha256=hashlib.sha256(page.body).hexdigest(),
         encoding=page.encoding,
         parser_notes=_notes(page.selector, title_note, event, authors, footnotes),
+        published=(dated and dated[1]) or (dateline and dateline[1]) or None,
+        place=dateline[0] if dateline else None,
+        board_id=board.board_id,
     )
+
+
+# --- Theme, Youth and Publications rules ------------------------------------------------
+
+
+def _dated_title(title: str, doc: lxml.html.HtmlElement) -> tuple[str, str] | None:
+    """(title, ISO date) from '<title> May 30, 2017': the chosen title, else the heading.
+
+    The share line may print the bare title while the heading carries the date.
+    """
+    split = split_title_date(title)
+    if split:
+        return split
+    heading, _ = _heading_title(doc)
+    split = split_title_date(heading) if heading else None
+    if split and _same(split[0], title):
+        return title, split[1]
+    return None
+
+
+def _drop_title_date_lines(lines: list[_Line], title: str) -> list[_Line]:
+    """Leading lines that repeat the heading, with or without its date."""
+    while len(lines) > 1:
+        split = split_title_date(lines[0].text)
+        if not (_same(lines[0].text, title) or (split and _same(split[0], title))):
+            break
+        lines = lines[1:]
+    return lines
+
+
+def _drop_download_labels(lines: list[_Line], attachments: tuple[Attachment, ...]) -> list[_Line]:
+    """Lines made only of download links ("Event Information", a file name): attachments,
+    recorded as such, never prose."""
+    names = sorted({a.name for a in attachments if a.name}, key=len, reverse=True)
+    if not names:
+        return lines
+    kept = []
+    for line in lines:
+        rest = line.text
+        for name in names:
+            rest = rest.replace(name, " ")
+        labels_only = line.listed and not rest.strip(" |/·•-–,")
+        if not labels_only:
+            kept.append(line)
+    return kept
+
+
+def _dateline(lines: list[_Line]) -> tuple[str, str] | None:
+    """(place, ISO date) of a press-release dateline opening one of the first lines."""
+    for line in lines[: site.DATELINE_MAX_LINE]:
+        found = parse_dateline(line.text)
+        if found:
+            return found
+    return None
 
 
 def _notes(selector, title_note, event, authors, footnotes) -> tuple[str, ...]:
@@ -483,17 +556,22 @@ class PageLinks:
     notes: tuple[str, ...] = field(default=(), compare=False)
 
 
-def _js_links(script: str) -> tuple[str | None, str | None]:
-    """(view URL, list URL) that a javascript: href or onclick handler leads to."""
+def _js_links(script: str, board: site.Board) -> tuple[str | None, str | None]:
+    """(view URL, list URL) that a javascript: href or onclick handler leads to.
+
+    A bare id in a script means a post of the board whose page carries the script.
+    """
     view = site.JS_VIEW_RE.search(script)
     page = site.JS_PAGE_RE.search(script)
     return (
-        site.canonical_url(f"{site.JS_VIEW_PATH}?sn={view['id']}") if view else None,
-        site.canonical_url(f"{site.JS_LIST_PATH}?page={page['page']}") if page else None,
+        board.view_url(view["id"]) if view else None,
+        board.list_url(int(page["page"])) if page else None,
     )
 
 
-def _plain_link(href: str, url: str) -> tuple[str | None, str | None, str | None]:
+def _plain_link(
+    href: str, url: str, board: site.Board
+) -> tuple[str | None, str | None, str | None]:
     """(view, issue page, list page) canonical URL of an ordinary href on our hosts."""
     absolute = urljoin(url, href)
     parts = urlsplit(absolute)
@@ -503,11 +581,11 @@ def _plain_link(href: str, url: str) -> tuple[str | None, str | None, str | None
         return None, None, None
     canonical = site.canonical_url(absolute)
     path = canonical.split("?")[0]
-    if path == site.QUARTERLY_VIEW_PATH and site.view_id(canonical):
+    if board.owns_view(canonical):
         return canonical, None, None
-    if site.ISSUE_PAGE_RE.search(path):
+    if board.section == site.SECTION and site.ISSUE_PAGE_RE.search(path):
         return None, canonical, None
-    return None, None, canonical if path == site.QUARTERLY_LIST_PATH else None
+    return None, None, canonical if board.owns_list(canonical) else None
 
 
 def _paging_elements(doc: lxml.html.HtmlElement) -> set:
@@ -517,8 +595,8 @@ def _paging_elements(doc: lxml.html.HtmlElement) -> set:
 class _LinkCollector:
     """Ordered, de-duplicated canonical links of one page."""
 
-    def __init__(self, url: str, paging: set) -> None:
-        self.url, self.paging = url, paging
+    def __init__(self, url: str, paging: set, board: site.Board) -> None:
+        self.url, self.paging, self.board = url, paging, board
         self.views: dict[str, None] = {}
         self.issues: dict[str, None] = {}
         self.lists: dict[str, None] = {}
@@ -532,11 +610,11 @@ class _LinkCollector:
         in_paging = not self.paging or el in self.paging
         hrefs = [href] if href and not href.startswith("#") else []
         for script in scripts:
-            view, page = _js_links(script)
+            view, page = _js_links(script, self.board)
             self._keep(view, None, page if in_paging else None)
             hrefs += site.JS_URL_RE.findall(script)
         for link in hrefs:
-            view, issue, page = _plain_link(link, self.url)
+            view, issue, page = _plain_link(link, self.url, self.board)
             self._keep(view, issue, page if in_paging else None)
 
     def _keep(self, view: str | None, issue: str | None, page: str | None) -> None:
@@ -546,14 +624,21 @@ class _LinkCollector:
 
 
 def find_links(
-    body: bytes, url: str, headers: Mapping[str, str | bytes] | None = None
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str | bytes] | None = None,
+    board: site.Board | None = None,
 ) -> PageLinks:
-    """Article views, whole-issue pages and Quarterly list pages that a page links to."""
+    """Views, whole-issue pages and list pages of `board` that a page links to.
+
+    `board` defaults to the board the page's own URL belongs to.
+    """
+    board = board or site.board_for_url(url)
     doc = _parse_tree(decode_html(body, headers)[0]) if body and body.strip() else None
     if doc is None:
         return PageLinks(notes=("not an HTML page",))
     paging = _paging_elements(doc)
-    collector = _LinkCollector(url, paging)
+    collector = _LinkCollector(url, paging, board)
     for el in doc.xpath("//*[@href or @onclick]"):
         collector.add(el)
     notes = () if paging else ("paging: no paging block matched; list links from whole page",)

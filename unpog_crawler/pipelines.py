@@ -15,7 +15,14 @@ from scrapy import Spider, signals
 
 from unpog_crawler import health
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
-from unpog_crawler.items import ArticleRecord, ListedArticle, PageFetched, PageProblem
+from unpog_crawler.items import (
+    ArticleRecord,
+    ListedArticle,
+    NotModified,
+    PageFetched,
+    PageProblem,
+    PageValidators,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +91,7 @@ class ArchivePipeline:
         # The spider re-checks archived articles; it must not open a second connection to
         # the file in this process (closing it would drop SQLite's POSIX locks).
         spider.archived_urls = archive.live_urls(spider.name)
+        spider.http_validators = archive.validators(spider.name)
         self.archived = set(spider.archived_urls)
         self.crawler.stats.set_value("unpog/crawl_id", self.crawl_id)
         self.crawler.stats.set_value("unpog/archive_db", str(self.archive.path))
@@ -93,6 +101,8 @@ class ArchivePipeline:
         archive, crawl_id = self.archive, self.crawl_id
         if isinstance(item, ArticleRecord):
             outcome = archive.record_article(crawl_id, item, utc_now(), self.crawler.spider.name)
+            # Board fields and linked files (issue 3): may turn 'unchanged' into 'changed'.
+            outcome = archive.record_board_fields(crawl_id, item, utc_now(), outcome)
             self.seen.add(item.url)
             self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
             if outcome != "unchanged":
@@ -102,12 +112,25 @@ class ArchivePipeline:
             self.listed.add(item.url)
         elif isinstance(item, PageFetched):
             archive.record_page(crawl_id)
+        elif isinstance(item, NotModified):
+            self.record_not_modified(item)
+        elif isinstance(item, PageValidators):
+            archive.record_validators(item.url, item.etag, item.last_modified, utc_now())
         elif isinstance(item, PageProblem):
             archive.record_problem(crawl_id, item.url, item.kind, item.reason, utc_now())
             if item.gone:
                 self.gone[item.url] = item.reason
                 self.gone_parse_failures += item.kind == "parse_failure"
         return item
+
+    def record_not_modified(self, item: NotModified) -> None:
+        outcome = self.archive.record_not_modified(self.crawl_id, item.url, utc_now())
+        if outcome == "unknown":  # a 304 for nothing we hold is no evidence of anything
+            reason = "HTTP 304 for an article the archive does not hold live"
+            self.archive.record_problem(self.crawl_id, item.url, "error", reason, utc_now())
+            return
+        self.seen.add(item.url)
+        self.crawler.stats.inc_value("unpog/articles/not_modified")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.archive is None or self.crawl_id is None:

@@ -19,8 +19,22 @@ UNPOG_ARCHIVE_DB = "archive/unpog.db"
 # Ask again for archived articles the lists no longer show: only an article's own page
 # can tell "deleted" (no such post, 404) from "merely unlisted".
 UNPOG_RECHECK_KNOWN = True
+# Re-crawls send If-None-Match / If-Modified-Since from each page's last answer, so an
+# unchanged article costs a 304 instead of a download.
+UNPOG_CONDITIONAL_REQUESTS = True
 # Safety net against a paging bug that would link list pages forever.
 UNPOG_MAX_LIST_PAGES = 500
+
+# --- Theme, Youth and Publications boards, attachments, sweep (issue 3) --------------------
+# Theme BoardIDs the `news` spider crawls: 0004 activity news, 0002 events, 0010 press.
+UNPOG_NEWS_BOARDS = "0004,0002,0010"
+# Download every attachment and image an article links into archive/files/ (by SHA-256).
+UNPOG_DOWNLOAD_FILES = True
+UNPOG_FILES_DIR = ""  # empty: files/ beside UNPOG_ARCHIVE_DB (archive/files/)
+UNPOG_FILES_MAX_SIZE = 50 * 1024 * 1024  # bytes; a larger file is recorded, not stored
+# `-a sweep=1`: after the lists, ask for unknown ids until this many "no such post" in a row.
+UNPOG_SWEEP_MAX_MISSES = 20
+UNPOG_SWEEP_MAX_REQUESTS = 1000  # per board: a cap on gaps + ids above the highest known
 
 # --- Scheduled runs (`unpog crawl`, see docs/running-on-a-schedule.md) -----------------------
 # Each spider's run is logged to <archive dir>/logs/; keep this many files per spider (0: none).
@@ -64,7 +78,12 @@ HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False
 
 # --- Pipeline ---------------------------------------------------------------------------------
-ITEM_PIPELINES = {"unpog_crawler.pipelines.ArchivePipeline": 300}
+ITEM_PIPELINES = {
+    # Downloads an article's files before the archive records it (issue 3; off with
+    # UNPOG_DOWNLOAD_FILES=0).
+    "unpog_crawler.files.ArchiveFilesPipeline": 200,
+    "unpog_crawler.pipelines.ArchivePipeline": 300,
+}
 
 # --- Archival capture (WARC, issue 7) --------------------------------------------------------
 # Every HTTP exchange goes into gzipped WARC 1.1 files, indexed in the archive's `captures`

@@ -8,6 +8,7 @@ check and correct in one place. Parsing code elsewhere only consumes these const
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from w3lib.url import add_or_replace_parameter, canonicalize_url
@@ -35,6 +36,7 @@ IDENTITY_PARAMS: dict[str, tuple[str, ...]] = {
     "/page/sub5_1_view.asp": ("BoardID", "sn"),
     "/page/sub5_1_list.asp": ("BoardID", "page"),
     "/page/sub4_1_view.asp": ("tb_engagement_sn",),
+    "/page/sub4_1_list.asp": ("page",),
 }
 # Defaults written out so that "list.asp" and "list.asp?page=1" are one page.
 IDENTITY_DEFAULTS: dict[str, str] = {"page": "1"}
@@ -148,7 +150,10 @@ NAVIGATION_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 NAVIGATION_MARKERS_MIN = 2
 # Headings that name the section, never one article.
-SECTION_NAMES = frozenset({"the unpog public governance quarterly", "news & events", "unpog"})
+SECTION_NAMES = frozenset({
+    "the unpog public governance quarterly", "news & events", "unpog", "capacity development",
+    "youth engagement", "publications", "knowledge platform",
+})  # fmt: skip
 MIN_BODY_WORDS = 5
 
 # --- List pages and links ---------------------------------------------------------------
@@ -253,3 +258,121 @@ def link_identity(link: str, page_url: str) -> str:
     if is_site_host(parts.netloc, urlsplit(page_url).netloc):
         return canonical_url(absolute)
     return absolute
+
+
+# --- Boards: the Quarterly, the Theme boards, Youth Engagement, Publications ---------------
+
+
+@dataclass(frozen=True)
+class Board:
+    """One list of posts on the site: where its list and view pages live and what to call it.
+
+    Everything the board engine (unpog_crawler.boards) and the parser need to know about a
+    board is here, so a new board is one declaration.
+    """
+
+    section: str  # the archive's `section`: 'quarterly', 'news/activity', 'youth', ...
+    list_path: str  # site-absolute path of its list pages
+    view_path: str  # site-absolute path of its view pages
+    id_param: str  # the view page's id parameter: 'sn' or 'tb_engagement_sn'
+    board_id: str | None = None  # the BoardID query value, kept raw ('0004')
+    # Theme, Publications and Youth views print "<title> May 30, 2017" as their heading.
+    dated_titles: bool = True
+
+    def _with_board(self, path: str, params: dict[str, str | int]) -> str:
+        query = {"BoardID": self.board_id, **params} if self.board_id else params
+        return canonical_url(f"{path}?{urlencode(query)}")
+
+    def list_url(self, page: int = 1) -> str:
+        """Canonical URL of list page `page`."""
+        return self._with_board(self.list_path, {"page": page})
+
+    def view_url(self, item_id: int | str) -> str:
+        """Canonical URL of the view page of post `item_id`."""
+        return self._with_board(self.view_path, {self.id_param: item_id})
+
+    def _owns(self, canonical: str, path: str) -> bool:
+        parts = urlsplit(canonical)
+        if parts.path != path.lower():
+            return False
+        board = {k.lower(): v for k, v in parse_qsl(parts.query)}.get("boardid")
+        return board == self.board_id if self.board_id else True
+
+    def owns_view(self, canonical: str) -> bool:
+        return self._owns(canonical, self.view_path) and view_id(canonical) is not None
+
+    def owns_list(self, canonical: str) -> bool:
+        return self._owns(canonical, self.list_path)
+
+
+QUARTERLY = Board(
+    section=SECTION,
+    list_path=QUARTERLY_LIST_PATH,
+    view_path=QUARTERLY_VIEW_PATH,
+    id_param="sn",
+    dated_titles=False,
+)
+THEME_LIST_PATH = "/page/sub3_1_list.asp"
+THEME_VIEW_PATH = "/page/sub3_1_view.asp"
+# Theme BoardIDs and what they hold (inferred from content: /work/shared/site/SITE.md).
+THEME_SECTIONS: dict[str, str] = {
+    "0004": "news/activity",
+    "0002": "news/events",
+    "0010": "news/press",
+    "0003": "news/research",
+}
+YOUTH = Board(
+    section="youth",
+    list_path="/page/sub4_1_list.asp",
+    view_path="/page/sub4_1_view.asp",
+    id_param="tb_engagement_sn",
+)
+PUBLICATIONS = Board(
+    section="publications",
+    list_path="/page/sub5_1_list.asp",
+    view_path="/page/sub5_1_view.asp",
+    id_param="sn",
+    board_id="0007",
+)
+
+
+def theme_board(board_id: str) -> Board:
+    """A Theme board by its BoardID; an unknown id is archived as 'news/<BoardID>'."""
+    board_id = board_id.strip()
+    return Board(
+        section=THEME_SECTIONS.get(board_id, f"news/{board_id}"),
+        list_path=THEME_LIST_PATH,
+        view_path=THEME_VIEW_PATH,
+        id_param="sn",
+        board_id=board_id,
+    )
+
+
+def board_for_url(url: str) -> Board:
+    """The board a view or list URL belongs to (the Quarterly for anything else)."""
+    canonical = canonical_url(url)
+    path = urlsplit(canonical).path
+    board_id = {k.lower(): v for k, v in parse_qsl(urlsplit(canonical).query)}.get("boardid")
+    if path in (THEME_LIST_PATH, THEME_VIEW_PATH) and board_id:
+        return theme_board(board_id)
+    for board in (YOUTH, PUBLICATIONS):
+        if path in (board.list_path, board.view_path):
+            return board
+    return QUARTERLY
+
+
+# --- Theme, Youth and Publications pages --------------------------------------------------
+
+# Press-release datelines open the first paragraph: "INCHEON, 22 November 2022 - ...".
+DATELINE_RE = re.compile(
+    r"^(?P<place>[A-Z][A-Za-z .'-]{1,40}?),\s*(?P<day>\d{1,2})\s+(?P<month>[A-Za-z]{3,9})\.?"
+    r"\s+(?P<year>\d{4})\s*[-–—]"
+)
+# How many of a body's first lines may hold the dateline.
+DATELINE_MAX_LINE = 2
+# Link labels that name a download, not prose (Youth views open with them).
+DOWNLOAD_LABEL_RE = re.compile(
+    r"^(?:event\s+information|registration\s+materials?|summary\s+report"
+    r"|speakers?['’]?\s+materials?|concept\s+note|agenda|programme|program)$",
+    re.I,
+)

@@ -112,3 +112,29 @@ def issue_from_issue_page(path: str) -> str | None:
     """'sub4_3_2022_winter.asp' (or a URL/path ending so) -> '2022 Winter'."""
     m = site.ISSUE_PAGE_RE.search(path.split("?")[0].split("#")[0])
     return f"{m['year']} {m['season'].capitalize()}" if m else None
+
+
+# "Meeting with ITU Regional Office May 30, 2017": a Theme/Publications heading with its date.
+_TITLE_DATE_RE = re.compile(
+    rf"^(?P<title>.*?\S)\s*[,(\[-]?\s*(?P<month>{_MONTH})\.?\s+(?P<day>\d{{1,2}}),\s*"
+    r"(?P<year>\d{4})\s*[)\]]?$",
+    re.I,
+)
+
+
+def split_title_date(line: str) -> tuple[str, str] | None:
+    """'<title> May 30, 2017' -> (title, '2017-05-30'); None when no valid date ends it."""
+    m = _TITLE_DATE_RE.match(normalise_text(line).replace("\n", " "))
+    if not m:
+        return None
+    day = _iso(m["year"], m["month"], m["day"])
+    return (m["title"], day.isoformat()) if day else None
+
+
+def parse_dateline(line: str) -> tuple[str, str] | None:
+    """'INCHEON, 22 November 2022 - …' -> ('INCHEON', '2022-11-22'), place as printed."""
+    m = site.DATELINE_RE.match(normalise_text(line))
+    if not m or not re.fullmatch(_MONTH, m["month"], re.I):
+        return None
+    day = _iso(m["year"], m["month"], m["day"])
+    return (m["place"].strip(), day.isoformat()) if day else None

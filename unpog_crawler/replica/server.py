@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import re
 import socket
 import struct
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from unpog_crawler.replica import faults, templates
+from unpog_crawler.replica.boards import BoardState
 from unpog_crawler.replica.content import (
     ARTICLES,
     ISSUE_PAGES,
@@ -149,6 +151,7 @@ class ReplicaSite:
             self._failures: list[_Failure] = []
             self._template = "classic"
             self._disallowed: list[str] = []
+            self.boards = BoardState()  # Theme, Youth and Publications boards (issue 3)
 
     def article(self, sn: int) -> Article | None:
         """The live article `sn`, or None when it is missing or deleted."""
@@ -264,13 +267,13 @@ class ReplicaSite:
 
     # ---- requests -----------------------------------------------------------------------
 
-    def handle(self, method: str, target: str) -> Response:
+    def handle(self, method: str, target: str, if_none_match: str | None = None) -> Response:
         """Answer one request (`target` = path + query) and log it."""
         parts = urlsplit(target)
         path, params = parts.path.lower(), query_params(parts.query)
         fault = self._injected_fault(path, params)
         if fault is None:
-            response = self._route(path, params)
+            response = not_modified(self._route(path, params), if_none_match)
         else:
             response = self._faulty(fault, target, path, params)
         self.requests.append(method, target, response.status)
@@ -345,10 +348,13 @@ class ReplicaSite:
         if path == "/common/download.asp" and params.get("file"):
             return Response(
                 200,
-                templates.pdf_bytes(params["file"]),
+                self.boards.file_bytes(params["file"]),
                 "application/pdf",
                 {"Content-Disposition": f'attachment; filename="{params["file"]}"'},
             )
+        board_page = self.boards.page(path, params)
+        if board_page is not None:
+            return Response(200, *board_page)
         return error_response(404)
 
     def _issue_page(self, path: str) -> IssuePage | None:
@@ -391,7 +397,26 @@ class ReplicaSite:
         body = templates.encode(page_html, article.charset)
         # The EUC-KR page declares its charset only in <meta>, like many old ASP pages.
         content_type = "text/html" if article.charset != "utf-8" else HTML_UTF8
-        return Response(200, body, content_type)
+        return Response(200, body, content_type, {"ETag": view_etag(article, older, newer, page)})
+
+
+def view_etag(article: Article, older: Article | None, newer: Article | None, page: int) -> str:
+    """An entity tag from what the page shows, except its view counter: like a server that
+    derives it from the stored post, it changes when the post or its neighbours change."""
+    neighbours = (older and older.sn, newer and newer.sn, page)
+    shown = repr((dataclasses.replace(article, hits=0), neighbours))
+    return '"' + hashlib.sha1(shown.encode()).hexdigest()[:16] + '"'
+
+
+def not_modified(response: Response, if_none_match: str | None) -> Response:
+    """304 with no body when the client already holds this entity (RFC 9110, 13.1.2)."""
+    etag = response.headers.get("ETag")
+    if response.status != 200 or not etag or not if_none_match:
+        return response
+    held = {tag.strip() for tag in if_none_match.split(",")}
+    if etag in held or "*" in held:
+        return Response(304, b"", response.content_type, {"ETag": etag})
+    return response
 
 
 def check_layout(layout: str) -> None:
@@ -436,7 +461,9 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, send_body: bool) -> None:
-        response = self.server.site.handle(self.command, self.path)
+        response = self.server.site.handle(
+            self.command, self.path, self.headers.get("If-None-Match")
+        )
         if response.delay:
             time.sleep(response.delay)
         if response.action == "reset":

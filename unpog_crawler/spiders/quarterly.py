@@ -18,7 +18,14 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from unpog_crawler import health, site
-from unpog_crawler.items import ListedArticle, NotAnArticle, PageFetched, PageProblem
+from unpog_crawler.items import (
+    ListedArticle,
+    NotAnArticle,
+    NotModified,
+    PageFetched,
+    PageProblem,
+    PageValidators,
+)
 from unpog_crawler.parsing import find_links, parse_article
 
 GONE_STATUSES = (404, 410)
@@ -135,6 +142,9 @@ class QuarterlySpider(scrapy.Spider):
         self.answered.add(response.meta.get("canonical", ""))
         url = site.canonical_url(response.url)
         yield PageFetched(url)
+        if response.status == 304:  # answer to our conditional request: nothing changed
+            yield NotModified(response.meta["canonical"])
+            return
         result = parse_article(response.body, response.url, response_headers(response))
         if isinstance(result, NotAnArticle):
             self.logger.warning("Not an article: %s (%s)", response.url, result.reason)
@@ -147,6 +157,7 @@ class QuarterlySpider(scrapy.Spider):
             yield PageProblem(result.url, "parse_failure", reason)
         else:
             yield result
+            yield from self._validators(result.url, response)
         # Previous/next links reach articles that no list page shows.
         links = find_links(response.body, response.url, response_headers(response))
         yield from self._article_requests(links.views + links.issue_pages)
@@ -184,10 +195,31 @@ class QuarterlySpider(scrapy.Spider):
         self, canonical: str, callback: Any, page_type: str, priority: int = 0
     ) -> scrapy.Request:
         self.requested.setdefault(canonical, page_type)
+        meta: dict[str, Any] = {"page_type": page_type, "canonical": canonical}
+        headers = self._conditional_headers(canonical) if page_type == "article" else {}
+        if headers:
+            meta["handle_httpstatus_list"] = [304]
         return scrapy.Request(
             site.absolute_url(self.base_url, canonical),
             callback=callback,
             errback=self.request_failed,
-            meta={"page_type": page_type, "canonical": canonical},
+            headers=headers,
+            meta=meta,
             priority=priority,
         )
+
+    def _conditional_headers(self, canonical: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since from the page's last archived answer."""
+        if not self.settings.getbool("UNPOG_CONDITIONAL_REQUESTS"):
+            return {}
+        etag, last_modified = getattr(self, "http_validators", {}).get(canonical, (None, None))
+        headers = {"If-None-Match": etag} if etag else {}
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return headers
+
+    def _validators(self, url: str, response: Response) -> Iterator[PageValidators]:
+        etag = response.headers.get(b"ETag", b"").decode("latin-1")
+        last_modified = response.headers.get(b"Last-Modified", b"").decode("latin-1")
+        if etag or last_modified or url in getattr(self, "http_validators", {}):
+            yield PageValidators(url, etag, last_modified)
