@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from unpog_crawler.archive import Archive
+from unpog_crawler.replica.boards import SPECS
+from unpog_crawler.replica.server import ReplicaSite
 
 REPO = Path(__file__).resolve().parent.parent
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
@@ -132,7 +134,13 @@ def test_demo_serves_the_replica_and_archives_every_article(tmp_path):
     assert f'sqlite3 {demo_db} "select source_id, kind, title from articles"' in result.stdout
     archived = titles(demo_db)
     assert ("72", "welcome_note", "Welcome Note") in archived
-    assert len(archived) >= 16
+    site = ReplicaSite()
+    expected = {str(a.sn) for a in site.articles()} | {p.slug for p in site.issue_pages}
+    for key in SPECS:  # every board's listed posts (the sweep-only post needs --sweep)
+        expected |= {str(post.sn) for post in site.boards.posts(key, listed_only=True)}
+    assert {source_id for source_id, _kind, _title in archived} == expected
+    for spider in ("quarterly", "news", "youth", "publications"):
+        assert f"{spider}: crawl" in result.stdout
 
 
 def test_killed_crawl_is_marked_interrupted_and_the_next_crawl_completes(replica, db_path):

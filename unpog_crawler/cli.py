@@ -415,7 +415,7 @@ def choose_spiders(settings: Settings, requested: tuple[str, ...]) -> list[str]:
 )
 @click.option("--port", default=0, show_default=True, help="Port for the replica (0: any free).")
 def demo(db_path: str, port: int) -> None:
-    """Serve the built-in replica of the site on 127.0.0.1 and crawl it.
+    """Serve the built-in replica of the site on 127.0.0.1 and crawl it with every spider.
 
     Nothing reaches the live site. Run it twice to see that an unchanged site
     writes no new versions.
@@ -432,7 +432,7 @@ def demo(db_path: str, port: int) -> None:
         overrides = demo_settings(server.base_url, db_path)
         overrides["UNPOG_PROGRESS"] = sys.stderr.isatty()
         settings = project_settings(overrides)
-        rows = run_crawls(settings, ["quarterly"])
+        rows = run_crawls(settings, spider_names(settings))
     for row in rows:
         click.echo(summary_line(row))
     click.echo(explore_hint(db_path))

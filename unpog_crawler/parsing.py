@@ -12,12 +12,14 @@ import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
 import nh3
+from lxml.cssselect import CSSSelector
 from w3lib.encoding import html_to_unicode
 
 from unpog_crawler import site
@@ -135,10 +137,21 @@ def _element_lines(el: lxml.html.HtmlElement) -> list[_Line]:
 # --- Page structure ---------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
+def _css(selector: str) -> CSSSelector:
+    """`selector` compiled once: `el.cssselect()` re-translates CSS to XPath on every call."""
+    return CSSSelector(selector, translator="html")
+
+
+def _select(root: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+    """What `root.cssselect(selector)` returns, with the compiled selector."""
+    return _css(selector)(root)
+
+
 def _first_match(root: lxml.html.HtmlElement, selectors: Iterable[str]):
     """(element, selector) for the first selector that matches, else (None, None)."""
     for selector in selectors:
-        found = root.cssselect(selector)
+        found = _select(root, selector)
         if found:
             return found[0], selector
     return None, None
@@ -147,14 +160,14 @@ def _first_match(root: lxml.html.HtmlElement, selectors: Iterable[str]):
 def _drop(root: lxml.html.HtmlElement, selectors: Iterable[str]) -> None:
     """Remove matching elements (their tail text stays with the parent)."""
     for selector in selectors:
-        for el in root.cssselect(selector):
+        for el in _select(root, selector):
             if el is not root and el.getparent() is not None:
                 el.drop_tree()
 
 
 def _share_title(doc: lxml.html.HtmlElement) -> str | None:
     for selector in site.SHARE_TITLE_SELECTORS:
-        for el in doc.cssselect(selector):
+        for el in _select(doc, selector):
             title = _share_line_title(normalise_text(el.text_content()))
             if title:
                 return title
@@ -170,7 +183,7 @@ def _share_line_title(line: str) -> str | None:
 
 def _heading_title(doc: lxml.html.HtmlElement) -> tuple[str, str | None]:
     for selector in site.HEADING_SELECTORS:
-        for el in doc.cssselect(selector):
+        for el in _select(doc, selector):
             text = normalise_text(el.text_content()).replace("\n", " ")
             if text:
                 return text, selector
@@ -395,7 +408,35 @@ def parse_article(
     if problem:
         return NotAnArticle(canonical, url, problem, gone=False)
     text, encoding = decode_html(body, headers)
-    doc = _parse_tree(text)
+    return _article_from_tree(body, url, text, encoding, _parse_tree(text))
+
+
+def parse_page(
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str | bytes] | None = None,
+    board: site.Board | None = None,
+) -> tuple[ArticleRecord | NotAnArticle, PageLinks]:
+    """`parse_article` and `find_links` of one page, from one decode and one lxml parse.
+
+    What the spider needs of every article page; the same results as the two calls.
+    """
+    canonical = site.canonical_url(url)
+    text, encoding = decode_html(body, headers) if body and body.strip() else ("", "")
+    doc = _parse_tree(text) if text else None
+    # Links first: parse_article drops furniture (and the paging block with it) from the tree.
+    links = _links_from_tree(doc, url, board)
+    problem = _not_html(body, headers)
+    if problem:
+        return NotAnArticle(canonical, url, problem, gone=False), links
+    return _article_from_tree(body, url, text, encoding, doc), links
+
+
+def _article_from_tree(
+    body: bytes, url: str, text: str, encoding: str, doc: lxml.html.HtmlElement | None
+) -> ArticleRecord | NotAnArticle:
+    """The record of a decoded HTML page; modifies `doc` (furniture is dropped)."""
+    canonical = site.canonical_url(url)
     if doc is None:
         return NotAnArticle(canonical, url, "not an HTML page (unparseable)", gone=False)
     share = _share_title(doc)  # before furniture removal: the share box is furniture
@@ -532,7 +573,7 @@ def _notes(selector, title_note, event, authors, footnotes) -> tuple[str, ...]:
 
 
 def _blocks(doc: lxml.html.HtmlElement, selectors: Iterable[str]) -> list[lxml.html.HtmlElement]:
-    return [el for selector in selectors for el in doc.cssselect(selector)]
+    return [el for selector in selectors for el in _select(doc, selector)]
 
 
 def _issue(kind: str, url: str, body_text: str) -> str | None:
@@ -633,10 +674,17 @@ def find_links(
 
     `board` defaults to the board the page's own URL belongs to.
     """
-    board = board or site.board_for_url(url)
     doc = _parse_tree(decode_html(body, headers)[0]) if body and body.strip() else None
+    return _links_from_tree(doc, url, board)
+
+
+def _links_from_tree(
+    doc: lxml.html.HtmlElement | None, url: str, board: site.Board | None
+) -> PageLinks:
+    """find_links on a parsed page (left unchanged)."""
     if doc is None:
         return PageLinks(notes=("not an HTML page",))
+    board = board or site.board_for_url(url)
     paging = _paging_elements(doc)
     collector = _LinkCollector(url, paging, board)
     for el in doc.xpath("//*[@href or @onclick]"):
