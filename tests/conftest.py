@@ -6,6 +6,8 @@ through the same settings, spider and pipeline as `unpog crawl`.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,3 +64,21 @@ async def crawl(base_url: str, db_path: Path, spider: str = "quarterly", **overr
 
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
+
+
+def wait_for_rows(db_path: Path, table: str, at_least: int, timeout: float = 60) -> None:
+    """Poll the archive (from another process's point of view) until `table` has rows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db_path.exists():
+            connection = sqlite3.connect(db_path)
+            try:
+                count = connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            except sqlite3.OperationalError:
+                count = 0  # schema not created yet
+            finally:
+                connection.close()
+            if count >= at_least:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"fewer than {at_least} rows in {table} after {timeout}s")

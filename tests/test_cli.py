@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_for_rows
 
 from unpog_crawler.archive import Archive
 from unpog_crawler.replica.boards import SPECS
@@ -148,7 +149,7 @@ def test_killed_crawl_is_marked_interrupted_and_the_next_crawl_completes(replica
     args = [*UNPOG, "crawl", "--base-url", replica.base_url, "--db", str(db_path), *slow]
     process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for_versions(db_path, at_least=2)
+        wait_for_rows(db_path, "versions", at_least=2)
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait(timeout=30)
@@ -166,23 +167,6 @@ def test_killed_crawl_is_marked_interrupted_and_the_next_crawl_completes(replica
     finally:
         connection.close()
     assert len(titles(db_path)) == len(replica.site.articles()) + 1
-
-
-def wait_for_versions(db_path: Path, at_least: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if db_path.exists():
-            connection = sqlite3.connect(db_path)
-            try:
-                count = connection.execute("select count(*) from versions").fetchone()[0]
-            except sqlite3.OperationalError:
-                count = 0  # schema not created yet
-            finally:
-                connection.close()
-            if count >= at_least:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"the crawl wrote fewer than {at_least} versions in {timeout}s")
 
 
 def test_ctrl_c_ends_the_crawl_as_interrupted_and_removes_nothing(replica, db_path):

@@ -8,12 +8,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest_twisted
-from conftest import crawl
+from conftest import crawl, wait_for_rows
 from warcio.archiveiterator import ArchiveIterator
 
 from unpog_crawler.archive import Archive
@@ -233,7 +232,7 @@ def test_killing_a_crawl_mid_write_leaves_every_warc_file_readable(replica, db_p
     args += ["--db", str(db_path), "-s", "UNPOG_WARC_MAX_SIZE=8000", *slow]
     process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_for_captures(db_path, at_least=25)
+        wait_for_rows(db_path, "captures", at_least=25)
         os.kill(process.pid, signal.SIGKILL)
     finally:
         process.wait(timeout=30)
@@ -252,20 +251,3 @@ def test_killing_a_crawl_mid_write_leaves_every_warc_file_readable(replica, db_p
         timeout=60,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
-
-
-def wait_for_captures(db_path: Path, at_least: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if db_path.exists():
-            connection = sqlite3.connect(db_path)
-            try:
-                count = connection.execute("SELECT COUNT(*) FROM captures").fetchone()[0]
-            except sqlite3.OperationalError:
-                count = 0  # schema not created yet
-            finally:
-                connection.close()
-            if count >= at_least:
-                return
-        time.sleep(0.02)
-    raise AssertionError(f"the crawl indexed fewer than {at_least} records in {timeout}s")

@@ -1090,23 +1090,7 @@ class Archive:
             if article is None:
                 outcome = "new"
                 self._count(crawl_id, "articles_seen", outcome)
-                cursor = self.db.execute(
-                    "INSERT INTO articles (url, source_id, section, kind, spider, title, "
-                    "first_seen, last_seen, current_version, status, last_seen_crawl_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, 'live', ?)",
-                    [
-                        record.url,
-                        record.source_id,
-                        record.section,
-                        record.kind,
-                        spider,
-                        record.title,
-                        captured_at,
-                        captured_at,
-                        crawl_id,
-                    ],
-                )
-                article_id = int(cursor.lastrowid)
+                article_id = self._insert_article(record, spider, captured_at, crawl_id)
                 self._insert_version(article_id, 1, crawl_id, captured_at, new_hash, [], values)
                 self._insert_change(crawl_id, article_id, "new", None, 1, [], captured_at)
                 return outcome
@@ -1700,7 +1684,7 @@ class Archive:
         with self.db.atomic():
             article = self._article_row(record.url)
             if article is None:
-                article_id = self._insert_rederived_article(record, spider, captured_at, crawl_id)
+                article_id = self._insert_article(record, spider, captured_at, crawl_id)
                 state = None
             else:
                 article_id = article["id"]
@@ -1739,10 +1723,10 @@ class Archive:
         with self.db.atomic():
             self._assign_issues()
 
-    def _insert_rederived_article(
+    def _insert_article(
         self, record: ArticleRecord, spider: str, captured_at: str, crawl_id: int
     ) -> int:
-        """An article the parser of its crawl could not read: its row, before its version 1."""
+        """A new article's row (live, version 1), before its version 1 is written."""
         cursor = self.db.execute(
             "INSERT INTO articles (url, source_id, section, kind, spider, title, first_seen, "
             "last_seen, current_version, status, last_seen_crawl_id) "
