@@ -52,7 +52,10 @@ class Page:
 
 
 def make_page(response: Response, modified_at: float) -> Page:
-    etag = '"' + hashlib.sha1(response.body).hexdigest()[:20] + '"'
+    # The replica's own ETag when it sets one (view pages): a second ETag header would
+    # leave the crawler storing one tag and the 304 check comparing the other.
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "etag"}
+    etag = response.headers.get("ETag") or '"' + hashlib.sha1(response.body).hexdigest()[:20] + '"'
     last_modified = email.utils.formatdate(modified_at, usegmt=True)
     reason = REASONS.get(response.status, "Status")
     lines = [
@@ -62,7 +65,7 @@ def make_page(response: Response, modified_at: float) -> Page:
         "Cache-Control: private",
         f"ETag: {etag}",
         f"Last-Modified: {last_modified}",
-        *(f"{name}: {value}" for name, value in response.headers.items()),
+        *(f"{name}: {value}" for name, value in headers.items()),
     ]
     head = ("\r\n".join(lines)).encode("latin-1")
     return Page(response.status, head, response.body, etag, last_modified, modified_at)

@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 from scrapy.http import Headers
 
+from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
-from unpog_crawler.parsing import PageLinks, decode_html, find_links, parse_article
+from unpog_crawler.parsing import (
+    PageLinks,
+    _plain_link,
+    _resolved_link,
+    decode_html,
+    find_links,
+    parse_article,
+    parse_page,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SITE = "https://unpog.org/page/"
@@ -476,3 +485,56 @@ def test_prev_next_links_on_view_page():
 
 def test_find_links_on_non_html():
     assert find_links(b"", LIST_URL) == PageLinks()
+
+
+# --- parse_page: one parse for the record and the links ----------------------------------
+
+ALL_PAGES = sorted(p.name for p in FIXTURES.glob("*.html"))
+NOT_HTML = [
+    (b"", None),
+    (b"   \n", None),
+    (b"plain text, no markup", None),
+    (
+        b"<html><body><a href='sub4_3_view.asp?sn=9'>x</a></body></html>",
+        {"Content-Type": "text/plain"},
+    ),
+]
+
+
+@pytest.mark.parametrize("name", ALL_PAGES)
+def test_parse_page_gives_what_parse_article_and_find_links_give(name):
+    headers = EUCKR_HEADER if name == "euckr_header.html" else None
+    url = SITE + "sub4_3_view.asp?sn=52"
+    record, links = parse_page(raw(name), url, headers)
+    assert record == parse_article(raw(name), url, headers)
+    assert links == find_links(raw(name), url, headers)
+    assert links.notes == find_links(raw(name), url, headers).notes
+
+
+@pytest.mark.parametrize("body, headers", NOT_HTML)
+def test_parse_page_on_non_html(body, headers):
+    record, links = parse_page(body, LIST_URL, headers)
+    assert record == parse_article(body, LIST_URL, headers)
+    assert (links, links.notes) == (
+        find_links(body, LIST_URL, headers),
+        find_links(body, LIST_URL, headers).notes,
+    )
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "sub4_3_list.asp?page=533",
+        "?page=3",
+        "?",
+        "http:",
+        "/page/sub4_3_view.asp?sn=9",
+        "//unpog.org/page/sub4_3_list.asp",
+        "sub4_3_view.asp?sn=5#c",
+        "../page/sub4_3_list.asp",
+    ],
+)
+def test_cached_link_resolution_ignores_the_page_query_only_where_urljoin_does(href):
+    page = "http://127.0.0.1:8123/page/sub4_3_list.asp?page=17#top"
+    uncached = _resolved_link.__wrapped__(href, page, site.QUARTERLY)
+    assert _plain_link(href, page, site.QUARTERLY) == uncached

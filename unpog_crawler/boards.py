@@ -40,7 +40,7 @@ from unpog_crawler.items import (
     PageProblem,
     PageValidators,
 )
-from unpog_crawler.parsing import find_links, parse_article
+from unpog_crawler.parsing import find_links, parse_page
 
 GONE_STATUSES = (404, 410)
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -189,7 +189,8 @@ class BoardSpider(scrapy.Spider):
         if response.status == 304:  # answer to our conditional request: nothing changed
             yield NotModified(canonical)
             return
-        result = parse_article(response.body, response.url, response_headers(response))
+        # One decode and one lxml parse give both the record and the prev/next links.
+        result, links = parse_page(response.body, response.url, response_headers(response))
         if response.meta.get("sweep"):
             # A sweep probes ids that may not exist: "no such post" is its expected answer.
             hit = not (isinstance(result, NotAnArticle) and result.gone)
@@ -209,7 +210,6 @@ class BoardSpider(scrapy.Spider):
             yield self._with_provenance(result, response)
             yield from self._validators(result.url, response)
         # Previous/next links reach articles that no list page shows.
-        links = find_links(response.body, response.url, response_headers(response))
         yield from self._article_requests(links.views + links.issue_pages)
 
     def _with_provenance(self, record: ArticleRecord, response: Response) -> ArticleRecord:
@@ -240,6 +240,10 @@ class BoardSpider(scrapy.Spider):
 
     def _list_requests(self, urls: Iterable[str], board: site.Board) -> Iterator[scrapy.Request]:
         for url in urls:
+            # find_links already gives canonical URLs, and a list page repeats the same
+            # paging links on every page: skip those seen before canonicalising again.
+            if url in self.list_pages_queued:
+                continue
             canonical = site.canonical_url(url)
             if canonical in self.list_pages_queued:
                 continue

@@ -614,6 +614,19 @@ def _plain_link(
     href: str, url: str, board: site.Board
 ) -> tuple[str | None, str | None, str | None]:
     """(view, issue page, list page) canonical URL of an ordinary href on our hosts."""
+    # An href with a path or a query resolves the same against the page URL with or without
+    # the page's query (urljoin keeps the base's query only for a bare "?" or "scheme:"):
+    # list pages differ only by ?page=, so without it the cache below hits.
+    parts = urlsplit(href)
+    base = url.split("#", 1)[0].split("?", 1)[0] if parts.path or parts.query else url
+    return _resolved_link(href, base, board)
+
+
+@lru_cache(maxsize=8192)
+def _resolved_link(
+    href: str, url: str, board: site.Board
+) -> tuple[str | None, str | None, str | None]:
+    """_plain_link, cached: every list page repeats the same paging and menu links."""
     absolute = urljoin(url, href)
     parts = urlsplit(absolute)
     if parts.scheme not in ("http", "https") or not site.is_site_host(

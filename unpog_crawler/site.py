@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 from w3lib.url import add_or_replace_parameter, canonicalize_url
@@ -199,6 +200,9 @@ def _identity_query(params: list[tuple[str, str]], names: tuple[str, ...]) -> st
     return urlencode(kept)
 
 
+# Pure and hot: every link of every page goes through it, and list pages repeat the same
+# paging links page after page. Bounded so that a long crawl's memory stays flat.
+@lru_cache(maxsize=8192)
 def canonical_url(url: str, base: str | None = None) -> str:
     """Identity of a page: lower-cased path + canonical query, never host or scheme."""
     parts = _split(url, base)
