@@ -67,22 +67,6 @@ def parse_once(page: Page) -> object:
     return parse_page(*page)
 
 
-def cache_selectors() -> None:
-    """The proposed fix, tried in this process only: compile each CSS selector once.
-
-    lxml's `HtmlElement.cssselect(expr)` translates `expr` to XPath on every call.
-    """
-    from functools import lru_cache
-
-    import lxml.html
-    from lxml.cssselect import CSSSelector
-
-    compiled = lru_cache(maxsize=None)(CSSSelector)
-    lxml.html.HtmlElement.cssselect = lambda self, expr, translator="html": compiled(
-        expr, translator=translator
-    )(self)
-
-
 def check(pages: list[Page]) -> int:
     return sum(isinstance(parse_article(*p), ArticleRecord) for p in pages)
 
@@ -92,17 +76,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--profile", action="store_true", help="pyinstrument the parse loop")
-    parser.add_argument(
-        "--cache-selectors",
-        action="store_true",
-        help="patch HtmlElement.cssselect to compile once (parsing.py now does so itself)",
-    )
     args = parser.parse_args()
-    if args.cache_selectors:
-        cache_selectors()
-    print_header(
-        "Benchmark 4: parsing (one core)" + (", selectors cached" if args.cache_selectors else "")
-    )
+    print_header("Benchmark 4: parsing (one core)")
     pages = rendered_pages(args.articles)
     size = sum(len(p[0]) for p in pages) / len(pages)
     print(
