@@ -23,6 +23,7 @@ from unpog_crawler.items import (
     PageProblem,
     PageValidators,
 )
+from unpog_crawler.signals import archive_opened
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class ArchivePipeline:
         spider.http_validators = archive.validators(spider.name)
         self.archived = set(spider.archived_urls)
         self.crawler.stats.set_value("unpog/crawl_id", self.crawl_id)
+        self.crawler.signals.send_catch_log(archive_opened, archive=archive, crawl_id=self.crawl_id)
         self.crawler.stats.set_value("unpog/archive_db", str(self.archive.path))
         logger.info("Crawl %s started into %s", self.crawl_id, self.archive.path)
 

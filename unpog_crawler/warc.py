@@ -46,6 +46,7 @@ from warcio.warcwriter import BufferWARCWriter
 
 from unpog_crawler import __version__
 from unpog_crawler.archive import Archive
+from unpog_crawler.signals import archive_opened
 from unpog_crawler.site import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -365,17 +366,6 @@ def _header(response: Response, name: bytes) -> str | None:
 # --- The Scrapy side ------------------------------------------------------------------------
 
 
-def _pipeline_archive(crawler: Any) -> Archive | None:
-    """The archive connection the pipeline opened: one connection per process (a second
-    one, closed, would drop SQLite's POSIX locks under the first)."""
-    manager = getattr(getattr(crawler.engine, "scraper", None), "itemproc", None)
-    for pipeline in getattr(manager, "middlewares", ()):
-        archive = getattr(pipeline, "archive", None)
-        if isinstance(archive, Archive):
-            return archive
-    return None
-
-
 class WarcCaptureMiddleware:
     """Downloader middleware writing each exchange to WARC and the `captures` index."""
 
@@ -383,7 +373,10 @@ class WarcCaptureMiddleware:
         self.crawler = crawler
         self.session: CaptureSession | None = None
         self._unavailable = False
+        self._archive: Archive | None = None
+        self._crawl_id: int | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.archive_opened, signal=archive_opened)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> WarcCaptureMiddleware:
@@ -409,6 +402,10 @@ class WarcCaptureMiddleware:
         session = self._session()
         if session is not None:
             self._guard(session.error, request, exception, self._sent_at(request))
+
+    def archive_opened(self, archive: Archive, crawl_id: int) -> None:
+        """The pipeline's connection and crawl row: captures are indexed through them."""
+        self._archive, self._crawl_id = archive, crawl_id
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.session is None:
@@ -438,11 +435,10 @@ class WarcCaptureMiddleware:
             logger.exception("WARC: could not capture %s", args[0].url)
 
     def _session(self) -> CaptureSession | None:
-        """Opened on first use: the pipeline has opened the archive and the crawl row by then."""
+        """Opened on first use: the pipeline has sent `archive_opened` before any request."""
         if self.session is not None or self._unavailable:
             return self.session
-        crawl_id = self.crawler.stats.get_value("unpog/crawl_id")
-        archive = _pipeline_archive(self.crawler)
+        crawl_id, archive = self._crawl_id, self._archive
         if not crawl_id or archive is None:
             self._unavailable = True
             logger.warning("WARC capture off: the archive pipeline did not open a crawl")
