@@ -11,8 +11,6 @@ docs/running-on-a-schedule.md. Each spider's run is logged to `<archive dir>/log
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -26,7 +24,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.defer import deferred_from_coro
 
-from unpog_crawler import __version__, health, runlog
+from unpog_crawler import __version__, capture_cli, doctor_cli, health, research_cli, runlog
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
 from unpog_crawler.pipelines import summary_counts
@@ -463,17 +461,8 @@ def explore_hint(db_path: str) -> str:
 
 
 # Commands beyond crawling live in their own modules, each with `register(group)`.
-SUBCOMMAND_MODULES = ("research_cli", "doctor_cli", "capture_cli")
-
-
-def register_subcommands() -> None:
-    for name in SUBCOMMAND_MODULES:
-        if importlib.util.find_spec(f"unpog_crawler.{name}") is None:
-            continue  # not part of this installation
-        importlib.import_module(f"unpog_crawler.{name}").register(main)
-
-
-register_subcommands()
+for _module in (research_cli, doctor_cli, capture_cli):
+    _module.register(main)
 
 if __name__ == "__main__":
     main()
