@@ -69,6 +69,8 @@ DOWNLOAD_TIMEOUT = 60
 RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A server's Retry-After is honoured before a retry, up to this many seconds.
+UNPOG_RETRY_AFTER_MAX = 120.0
 # Article pages are small; anything far larger is not an article page.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
@@ -89,7 +91,12 @@ ITEM_PIPELINES = {
 # Every HTTP exchange goes into gzipped WARC 1.1 files, indexed in the archive's `captures`
 # table. 950 puts the middleware next to the downloader: it sees requests as sent (with
 # Accept-Encoding) and bodies as received, before HttpCompressionMiddleware (590) decodes them.
-DOWNLOADER_MIDDLEWARES = {"unpog_crawler.warc.WarcCaptureMiddleware": 950}
+DOWNLOADER_MIDDLEWARES = {
+    "unpog_crawler.warc.WarcCaptureMiddleware": 950,
+    # Scrapy's retries, but waiting as long as a server's Retry-After asks (unpog_crawler.retry).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "unpog_crawler.retry.RetryAfterMiddleware": 550,
+}
 UNPOG_WARC_ENABLED = True
 UNPOG_WARC_DIR = ""  # empty: warc/ beside UNPOG_ARCHIVE_DB (archive/warc/)
 UNPOG_WARC_MAX_SIZE = 1024**3  # bytes; a crawl's next record starts a new file past this
