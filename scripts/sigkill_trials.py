@@ -35,7 +35,8 @@ from pathlib import Path
 
 from unpog_crawler.replica.server import ReplicaServer, serve
 
-UNPOG = [sys.executable, "-m", "unpog_crawler.cli", "crawl"]
+# One spider: the site changes are on the Quarterly, so every kill lands in its writes.
+UNPOG = [sys.executable, "-m", "unpog_crawler.cli", "crawl", "--spider", "quarterly"]
 # A small delay between requests stretches the crawl over a second or so, so that the kill
 # moments spread over fetching, writing and finishing rather than all landing in start-up.
 CRAWL_SETTINGS = [

@@ -192,8 +192,9 @@ def test_column_docs_describe_every_column_and_nothing_else(archive):
 
 def test_versions_keep_every_record_field_but_parser_notes(archive):
     columns = {row[1] for row in archive.db.execute("PRAGMA table_info(versions)")}
-    # downloads live in the files / version_files tables.
-    not_columns = {"parser_notes", "downloads"}
+    # downloads live in the files / version_files tables, etag and last_modified in
+    # http_validators.
+    not_columns = {"parser_notes", "downloads", "etag", "last_modified"}
     record_fields = {f.name for f in dataclasses.fields(ArticleRecord)} - not_columns
     assert record_fields <= columns
     assert "parser_notes" not in columns
@@ -856,3 +857,17 @@ def test_find_article_and_version_pair_errors(archive):
         archive.version_pair(found["id"])
     with pytest.raises(VersionOutOfRange, match="no version 3: it has versions 1 to 1"):
         archive.version_pair(found["id"], 1, 3)
+
+
+def test_validators_are_stored_only_with_the_version_they_describe(archive):
+    """A crash between the two must never leave validators of an unarchived answer: the next
+    crawl's 304 would hide the change for good."""
+    crawl_id = open_crawl(archive)
+    archive.record_answer(crawl_id, make_record(etag='"v1"'), T0, SPIDER)
+    # Version 2 is written, then linking its files fails: all of it must roll back.
+    broken = make_record(title="Edited", etag='"v2"', downloads=("not a StoredFile",))
+    with pytest.raises(AttributeError):
+        archive.record_answer(crawl_id, broken, T1, SPIDER)
+
+    assert archive.validators(SPIDER) == {"/page/sub4_3_view.asp?sn=72": ('"v1"', None)}
+    assert [v["version"] for v in archive.versions(archive.article(make_record().url)["id"])] == [1]

@@ -1173,6 +1173,20 @@ class Archive:
 
     # --- Boards and files (issue 3) ---------------------------------------------------------
 
+    def record_answer(
+        self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
+    ) -> str:
+        """Everything one article page gives, in ONE transaction: its version (if any), board
+        fields and files, and the HTTP validators of the answer. Stored apart, a crash could
+        keep validators whose version was never written, and the next crawl's 304 would then
+        hide the change for good. Returns the outcome, as record_article does."""
+        with self.db.atomic():
+            outcome = self.record_article(crawl_id, record, captured_at, spider)
+            # Board fields and linked files (issue 3): may turn 'unchanged' into 'changed'.
+            outcome = self.record_board_fields(crawl_id, record, captured_at, outcome)
+            self.record_validators(record.url, record.etag, record.last_modified, captured_at)
+        return outcome
+
     def record_board_fields(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, outcome: str
     ) -> str:

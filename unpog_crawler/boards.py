@@ -38,7 +38,6 @@ from unpog_crawler.items import (
     NotModified,
     PageFetched,
     PageProblem,
-    PageValidators,
 )
 from unpog_crawler.parsing import find_links, parse_page
 
@@ -208,17 +207,22 @@ class BoardSpider(scrapy.Spider):
             yield PageProblem(result.url, "parse_failure", reason)
         else:
             yield self._with_provenance(result, response)
-            yield from self._validators(result.url, response)
         # Previous/next links reach articles that no list page shows.
         yield from self._article_requests(links.views + links.issue_pages)
 
     def _with_provenance(self, record: ArticleRecord, response: Response) -> ArticleRecord:
-        """How this crawl reached the page: a list page, the sweep, or a link/re-check."""
+        """How this crawl reached the page (a list page, the sweep, or a link/re-check), and
+        the answer's validators, archived together with the version they describe."""
         if record.url in self.listed_urls:
             found_by = "list"
         else:
             found_by = "sweep" if response.meta.get("sweep") else "link"
-        return dataclasses.replace(record, found_by=found_by)
+        return dataclasses.replace(
+            record,
+            found_by=found_by,
+            etag=response.headers.get(b"ETag", b"").decode("latin-1"),
+            last_modified=response.headers.get(b"Last-Modified", b"").decode("latin-1"),
+        )
 
     def request_failed(self, failure: Failure) -> Iterator[PageProblem]:
         request = failure.request
@@ -289,12 +293,6 @@ class BoardSpider(scrapy.Spider):
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         return headers
-
-    def _validators(self, url: str, response: Response) -> Iterator[PageValidators]:
-        etag = response.headers.get(b"ETag", b"").decode("latin-1")
-        last_modified = response.headers.get(b"Last-Modified", b"").decode("latin-1")
-        if etag or last_modified or url in getattr(self, "http_validators", {}):
-            yield PageValidators(url, etag, last_modified)
 
 
 # --- Sweep -----------------------------------------------------------------------------------

@@ -68,6 +68,10 @@ class ArticleRecord:
     found_by: str = "list"  # how this crawl reached the page: 'list', 'link' or 'sweep'
     # Attachments and images downloaded for this page (files.ArchiveFilesPipeline).
     downloads: tuple[StoredFile, ...] = field(default=(), compare=False)
+    # HTTP validators of the answer this record was read from: stored with its version (in
+    # one transaction), sent back next time as If-None-Match / If-Modified-Since.
+    etag: str = ""
+    last_modified: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,15 +116,6 @@ class NotModified:
     """The server answered 304 to a conditional request: the archived article is unchanged."""
 
     url: str  # canonical URL
-
-
-@dataclass(frozen=True)
-class PageValidators:
-    """ETag / Last-Modified sent with an article page that was archived from this answer."""
-
-    url: str  # canonical URL
-    etag: str
-    last_modified: str
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from unpog_crawler.items import (
     NotModified,
     PageFetched,
     PageProblem,
-    PageValidators,
 )
 from unpog_crawler.signals import archive_opened
 
@@ -106,9 +105,7 @@ class ArchivePipeline:
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         archive, crawl_id = self.archive, self.crawl_id
         if isinstance(item, ArticleRecord):
-            outcome = archive.record_article(crawl_id, item, utc_now(), self.crawler.spider.name)
-            # Board fields and linked files (issue 3): may turn 'unchanged' into 'changed'.
-            outcome = archive.record_board_fields(crawl_id, item, utc_now(), outcome)
+            outcome = archive.record_answer(crawl_id, item, utc_now(), self.crawler.spider.name)
             self.seen.add(item.url)
             self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
             if outcome != "unchanged":
@@ -120,8 +117,6 @@ class ArchivePipeline:
             archive.record_page(crawl_id)
         elif isinstance(item, NotModified):
             self.record_not_modified(item)
-        elif isinstance(item, PageValidators):
-            archive.record_validators(item.url, item.etag, item.last_modified, utc_now())
         elif isinstance(item, PageProblem):
             archive.record_problem(crawl_id, item.url, item.kind, item.reason, utc_now())
             if item.gone:
