@@ -172,13 +172,13 @@ def test_foreign_keys_are_enforced(archive):
 def test_column_docs_describe_every_column_and_nothing_else(archive):
     db = archive.db
     documented = set(TABLE_DOCS)
-    # Every table and view of the schema but SQLite's, the migrations record and the FTS index.
+    # Every table and view of the schema but SQLite's, the migrations record and the FTS indexes.
     actual = {
         name
         for (name,) in db.execute(
             "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
             "AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_%' ESCAPE '\\' "
-            "AND name NOT LIKE 'versions_fts%'"
+            "AND name NOT LIKE 'versions_fts%' AND name NOT LIKE 'latest_fts%'"
         )
     }
     assert {"crawls", "articles", "versions", "changes", "crawl_problems", "issues"} <= actual
@@ -871,3 +871,171 @@ def test_validators_are_stored_only_with_the_version_they_describe(archive):
 
     assert archive.validators(SPIDER) == {"/page/sub4_3_view.asp?sn=72": ('"v1"', None)}
     assert [v["version"] for v in archive.versions(archive.article(make_record().url)["id"])] == [1]
+
+
+# --- As-of in pages, and the full-text index of latest versions (0008) ----------------------
+
+
+def three_crawls(archive: Archive) -> None:
+    """72 edited, 77 removed then restored with new text, 80 first seen by the last crawl."""
+    first = open_crawl(archive, T0)
+    for sn in (72, 77, 78, 79):
+        archive.record_article(first, make_record(sn), T0, SPIDER)
+    finish(archive, first, T0)
+    second = open_crawl(archive, T1)
+    archive.record_article(second, make_record(72, title="Renamed workshop"), T1, SPIDER)
+    for sn in (78, 79):
+        archive.record_article(second, make_record(sn), T1, SPIDER)
+    finish(archive, second, T1)  # 77 not listed: removed
+    third = open_crawl(archive, T3)
+    archive.record_article(third, make_record(72, title="Renamed workshop"), T3, SPIDER)
+    archive.record_article(third, make_record(77, body_text="Back with a symposium."), T3, SPIDER)
+    archive.record_article(third, make_record(80), T3, SPIDER)
+    finish(archive, third, T3, complete=False)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+def test_as_of_pages_add_up_to_the_whole_archive(archive, size):
+    three_crawls(archive)
+    for moment in ("2024-04-30T00:00:00+00:00", T0, T1, T2, T3):
+        whole = archive.as_of(moment)
+        assert [row["article_id"] for row in whole] == sorted(r["article_id"] for r in whole)
+        pages, after = [], 0
+        while page := archive.as_of(moment, limit=size, after=after):
+            assert len(page) <= size
+            pages += page
+            after = page[-1]["article_id"]
+        assert pages == whole
+        assert list(archive.iter_as_of(moment, page_size=size)) == whole
+    assert {r["source_id"]: (r["version"], r["status"]) for r in archive.as_of(T2)} == {
+        "72": (2, "live"),
+        "77": (1, "removed"),
+        "78": (1, "live"),
+        "79": (1, "live"),
+    }
+    assert [r["source_id"] for r in archive.as_of(T3, limit=2, after=2)] == ["78", "79"]
+
+
+def test_an_as_of_page_walks_the_articles_primary_key_without_sorting(archive):
+    three_crawls(archive)
+    statements: list[str] = []
+    archive.db.conn.set_trace_callback(statements.append)
+    archive.as_of(T3, limit=2, after=1)
+    archive.db.conn.set_trace_callback(None)
+    (sql,) = [s for s in statements if "WHERE a.id >" in s]
+    plan = [row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+    assert plan[0] == "SEARCH a USING INTEGER PRIMARY KEY (rowid>?)", plan
+    # The only sort is of one article's versions (ties of captured_at), inside the subquery.
+    assert "USE TEMP B-TREE FOR ORDER BY" not in plan, plan
+
+
+def assert_latest_fts_in_sync(archive: Archive) -> None:
+    """latest_fts indexes exactly the current version of every article, token by token:
+    compared with a fresh FTS5 index of those versions through fts5vocab."""
+    db = archive.db
+    current = db.execute(
+        "SELECT v.id, v.title, v.body_text FROM articles a "
+        "JOIN versions v ON v.article_id = a.id AND v.version = a.current_version ORDER BY v.id"
+    ).fetchall()
+    indexed = [row[0] for row in db.execute("SELECT id FROM latest_fts_docsize ORDER BY id")]
+    assert indexed == [row[0] for row in current]
+    db.execute("CREATE VIRTUAL TABLE temp.expected_fts USING fts5(title, body_text)")
+    try:
+        db.conn.executemany(
+            "INSERT INTO temp.expected_fts (rowid, title, body_text) VALUES (?, ?, ?)", current
+        )
+        db.execute(
+            "CREATE VIRTUAL TABLE temp.expected_vocab USING fts5vocab(expected_fts, instance)"
+        )
+        db.execute(
+            "CREATE VIRTUAL TABLE temp.latest_vocab USING fts5vocab(main, latest_fts, instance)"
+        )
+        select = "SELECT term, doc, col, offset FROM temp.{} ORDER BY 1, 2, 3, 4"
+        expected = db.execute(select.format("expected_vocab")).fetchall()
+        assert db.execute(select.format("latest_vocab")).fetchall() == expected
+        assert expected
+    finally:
+        for name in ("latest_vocab", "expected_vocab", "expected_fts"):
+            db.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def titles_found(archive: Archive, query: str, **options) -> list[tuple[str, int]]:
+    return [(hit["title"], hit["version"]) for hit in archive.search(query, **options)]
+
+
+def test_latest_fts_follows_changes_removals_and_restorations(archive):
+    three_crawls(archive)
+    assert_latest_fts_in_sync(archive)
+    assert titles_found(archive, "renamed") == [("Renamed workshop", 2)]
+    assert titles_found(archive, "symposium") == [("Capacity Development Workshop 77", 2)]
+    # The old texts are gone from the latest index, never from the index of every version.
+    assert sorted(titles_found(archive, "participants")) == [
+        *((f"Capacity Development Workshop {sn}", 1) for sn in (78, 79, 80)),
+        ("Renamed workshop", 2),
+    ]
+    assert len(archive.search("participants", all_versions=True)) == 6
+    fourth = open_crawl(archive, "2024-05-05T09:00:00+00:00")
+    archive.record_article(fourth, make_record(72, title="Third title"), T3, SPIDER)
+    finish(archive, fourth, "2024-05-05T09:00:00+00:00")  # removes 77 to 80
+    assert_latest_fts_in_sync(archive)
+    assert titles_found(archive, "renamed") == []
+    assert titles_found(archive, "renamed", all_versions=True) == [("Renamed workshop", 2)]
+    found = {hit["title"]: hit["status"] for hit in archive.search("participants")}
+    assert found.pop("Third title") == "live"
+    assert set(found.values()) == {"removed"} and len(found) == 3
+
+
+def test_latest_fts_follows_reparse(archive):
+    three_crawls(archive)
+    crawl_id = archive.crawl(1)["id"]
+    (capture_id,) = archive.add_captures(
+        [
+            {
+                "crawl_id": crawl_id,
+                "record_type": "response",
+                "record_id": "<urn:uuid:reparse-test>",
+                "url": "https://unpog.org/page/sub4_3_view.asp?sn=78",
+                "canonical_url": "/page/sub4_3_view.asp?sn=78",
+                "page_type": "article",
+                "fetched_at": "2024-05-03T10:00:00.000000Z",
+                "warc_file": "x.warc.gz",
+                "offset": 0,
+                "record_length": 10,
+            }
+        ]
+    )
+    reparsed = make_record(78, body_text="A better parser reads a roundtable.")
+    assert archive.rederive(archive.capture(capture_id), reparsed, SPIDER) == "changed"
+    new = make_record(90, body_text="A page only the capture holds: a colloquium.")
+    assert archive.rederive(archive.capture(capture_id), new, SPIDER) == "new"
+    assert_latest_fts_in_sync(archive)
+    assert titles_found(archive, "roundtable") == [("Capacity Development Workshop 78", 2)]
+    assert titles_found(archive, "colloquium") == [("Capacity Development Workshop 90", 1)]
+
+
+def test_search_orders_ties_by_article_and_version(archive):
+    crawl_id = open_crawl(archive)
+    for sn in (5, 3, 4):
+        archive.record_article(crawl_id, make_record(sn, title="Same title"), T0, SPIDER)
+    hits = archive.search("same title", all_versions=True)
+    assert [hit["article_id"] for hit in hits] == [1, 2, 3]
+    assert [hit["article_id"] for hit in archive.search("same title", limit=2)] == [1, 2]
+
+
+def test_migration_0008_indexes_the_latest_versions_of_an_existing_archive(db_path):
+    with Archive(db_path) as archive, archive.lock():
+        three_crawls(archive)
+    # An archive built before 0008: the same schema without latest_fts and its triggers.
+    with Archive(db_path) as archive:
+        for trigger in ("latest_fts_version_ai", "latest_fts_article_ai", "latest_fts_article_au"):
+            archive.db.execute(f"DROP TRIGGER {trigger}")
+        archive.db.execute("DROP TABLE latest_fts")
+        archive.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0008_latest_fts'")
+        archive.db.conn.commit()
+    with Archive(db_path) as archive, archive.lock():
+        assert_latest_fts_in_sync(archive)
+        assert titles_found(archive, "renamed") == [("Renamed workshop", 2)]
+        crawl_id = open_crawl(archive, "2024-05-05T09:00:00+00:00")
+        archive.record_article(crawl_id, make_record(72, title="Migrated"), T3, SPIDER)
+        assert_latest_fts_in_sync(archive)
+        assert archive.db["versions"].detect_fts() == "versions_fts"

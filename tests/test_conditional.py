@@ -59,3 +59,62 @@ async def test_conditional_requests_can_be_turned_off(replica, db_path):
 
     assert view_answers(replica, 304) == 0
     assert view_answers(replica, 200) == len(replica.site.articles())
+
+
+# ---- list pages: a 304 replays the links stored with the validators it answered ----------
+
+
+def list_answers(replica, status: int) -> int:
+    return replica.site.requests.count("/page/sub4_3_list.asp", status=status)
+
+
+def stored_list_pages(db_path) -> dict[str, str]:
+    connection = sqlite3.connect(db_path)
+    try:
+        return dict(connection.execute("select url, views from list_pages").fetchall())
+    finally:
+        connection.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_unchanged_list_pages_are_answered_304_and_the_listing_stays_complete(
+    replica, db_path
+):
+    first = await crawl(replica.base_url, db_path)
+    pages = replica.site.page_count()
+    assert len(stored_list_pages(db_path)) == pages
+    replica.site.requests.clear()
+
+    second = await crawl(replica.base_url, db_path)
+
+    assert list_answers(replica, 304) == pages
+    assert list_answers(replica, 200) == 0
+    assert second["listed"] == first["listed"] == len(replica.site.articles())
+    assert (second["status"], second["complete"], second["removed"]) == ("finished", 1, 0)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_deleted_article_changes_its_list_page_and_is_found_removed(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    listed_before = len(replica.site.articles())
+    replica.site.delete(73)
+    replica.site.requests.clear()
+
+    row = await crawl(replica.base_url, db_path)
+
+    assert list_answers(replica, 200) >= 1  # the page that listed it is new content
+    assert row["listed"] == listed_before - 1
+    assert (row["complete"], row["removed"]) == (1, 1)
+    assert not any("sn=73" in views for views in stored_list_pages(db_path).values())
+
+
+@pytest_twisted.ensureDeferred
+async def test_list_pages_are_fetched_in_full_when_conditional_requests_are_off(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    replica.site.requests.clear()
+
+    row = await crawl(replica.base_url, db_path, UNPOG_CONDITIONAL_REQUESTS=False)
+
+    assert list_answers(replica, 304) == 0
+    assert list_answers(replica, 200) == replica.site.page_count()
+    assert row["complete"] == 1

@@ -107,9 +107,7 @@ async def test_articles_get_their_quarterly_issue_stated_or_inferred(replica, db
 
 
 @pytest_twisted.ensureDeferred
-async def test_unchanged_recrawl_writes_no_version_although_view_counters_move(
-    replica, db_path
-):
+async def test_unchanged_recrawl_writes_no_version_although_view_counters_move(replica, db_path):
     await crawl(replica.base_url, db_path)
     before = version_count(db_path)
 

@@ -196,6 +196,10 @@ def test_as_of_between_and_after_the_crawls(crawled, metadata):
     assert after[EDITED_URL]["version"] == 2 and after[EDITED_URL]["title"] == NEW_TITLE
     assert after[DELETED_URL]["status"] == "removed"
     assert rows(crawled, metadata, "/unpog/as_of.json", moment="2000-01-01") == []
+    ids = [r["article_id"] for r in rows(crawled, metadata, "/unpog/as_of.json", moment=day)]
+    assert ids == sorted(ids) and len(ids) == 18
+    rest = rows(crawled, metadata, "/unpog/as_of.json", moment=day, after=str(ids[9]))
+    assert [r["article_id"] for r in rest] == ids[10:]
 
 
 def test_removed_articles_query_and_view(crawled, metadata):

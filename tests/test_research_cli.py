@@ -16,8 +16,10 @@ from click.testing import CliRunner
 from conftest import FIXTURES, crawl
 from lxml import etree
 
+from unpog_crawler.archive import Archive
 from unpog_crawler.cli import main
 from unpog_crawler.replica.server import serve
+from unpog_crawler.research_cli import to_json
 
 EDITED_SN = 20  # "Regional Workshop on Open Government Data"
 DELETED_SN = 83  # "Voluntary National Reviews: Lessons from the Region"
@@ -201,6 +203,19 @@ def test_as_of_between_the_crawls_and_after(crawled):
     assert len(live) == 17
     before = run("as-of", "2000-01-01", "--db", str(crawled.db)).output
     assert before.strip() == "The archive held nothing at 2000-01-01T23:59:59+00:00."
+
+
+def test_as_of_streams_the_archive_in_article_order_as_one_json_list(crawled):
+    output = run("as-of", crawled.second["finished_at"], "--db", str(crawled.db), "--json").output
+    with Archive(crawled.db, create=False) as archive:
+        whole = archive.as_of(crawled.second["finished_at"])
+    assert output == to_json(whole) + "\n"
+    assert [row["article_id"] for row in whole] == sorted(row["article_id"] for row in whole)
+    text = run("as-of", crawled.second["finished_at"], "--db", str(crawled.db)).output
+    assert text.splitlines()[0].endswith(": 18 articles")
+    assert [line.split("]")[0].strip(" [") for line in text.splitlines()[1:]] == [
+        str(row["article_id"]) for row in whole
+    ]
 
 
 def test_as_of_a_bare_date_means_its_end_and_z_is_utc(crawled):

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord
+from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord, ListPageAnswer
 from unpog_crawler.site import canonical_url, link_identity
 
 __all__ = [
@@ -52,6 +52,8 @@ __all__ = [
 MIGRATION_SET = "unpog_crawler"
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_HEADER = b"SQLite format 3\x00"
+# Articles per page when as-of streams the whole archive (each row holds a whole text).
+AS_OF_PAGE_SIZE = 500
 
 CRAWL_STATUSES = ("running", "finished", "failed", "interrupted", "degraded")
 PROBLEM_KINDS = ("error", "parse_failure")
@@ -133,6 +135,10 @@ TABLE_DOCS: dict[str, str] = {
     "http_validators": (
         "HTTP validators of each article page, sent back as If-None-Match / If-Modified-Since "
         "so that an unchanged page costs a 304 answer instead of a download."
+    ),
+    "list_pages": (
+        "Each list page's last full answer: its validators and the links it gave, replayed "
+        "when the server answers 304 so that a conditional re-crawl still sees every listing."
     ),
     "issues": "One row per issue of the Quarterly, built from articles.issue.",
     "files": (
@@ -293,6 +299,17 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "last_modified": "Last-Modified the server sent with it",
         "updated_at": "UTC time they were stored",
     },
+    "list_pages": {
+        "url": "Canonical URL of a list page",
+        "spider": "Spider that read it",
+        "etag": "ETag of the page's last full answer",
+        "last_modified": "Last-Modified of that answer",
+        "views": "JSON list of the canonical article URLs it listed",
+        "issue_pages": "JSON list of the whole-issue pages it linked",
+        "list_pages": "JSON list of the other list pages it linked (paging)",
+        "crawl_id": "Crawl that stored this answer",
+        "updated_at": "UTC time it was stored",
+    },
     "crawl_problems": {
         "id": "Row number",
         "crawl_id": "The crawl",
@@ -317,7 +334,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "url": "Canonical URL of the article",
         "status": "live or removed",
         "version": "Version number of this version",
-        "version_id": "The version row (versions.id; also the versions_fts rowid)",
+        "version_id": "The version row (versions.id; also its versions_fts and latest_fts rowid)",
         "crawl_id": "Crawl that captured this version",
         "captured_at": "UTC time this version was captured",
         "changed_fields": "JSON list of the content fields that differ from the previous version",
@@ -722,6 +739,73 @@ def _m0006_http_validators(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0007_list_pages")
+def _m0007_list_pages(db: sqlite_utils.Database) -> None:
+    """The links of each list page with its validators: a 304 replays them, so that a
+    conditional re-crawl still knows every listed article (removal detection needs it)."""
+    db.execute(
+        """CREATE TABLE list_pages (
+            url TEXT PRIMARY KEY,
+            spider TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            views TEXT NOT NULL DEFAULT '[]',
+            issue_pages TEXT NOT NULL DEFAULT '[]',
+            list_pages TEXT NOT NULL DEFAULT '[]',
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            updated_at TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX idx_list_pages_spider ON list_pages(spider)")
+
+
+# The latest version of every article (live or removed) in a full-text index of its own:
+# ranking a common word over versions_fts reads the postings of every version ever captured.
+# External content (the text stays in versions). content='versions' is single-quoted on
+# purpose: sqlite-utils' and Datasette's detect_fts look for content="versions" or
+# content=[versions], and must keep finding versions_fts for the versions table.
+_LATEST_FTS_SQL = [
+    "CREATE VIRTUAL TABLE latest_fts USING fts5("
+    "title, body_text, content='versions', content_rowid='id')",
+    # A new article's row is written before its version 1, so that version indexes itself.
+    """CREATE TRIGGER latest_fts_version_ai AFTER INSERT ON versions
+    WHEN new.version = (SELECT current_version FROM articles WHERE id = new.article_id)
+    BEGIN
+        INSERT INTO latest_fts (rowid, title, body_text)
+        VALUES (new.id, new.title, new.body_text);
+    END""",
+    """CREATE TRIGGER latest_fts_article_ai AFTER INSERT ON articles BEGIN
+        INSERT INTO latest_fts (rowid, title, body_text)
+        SELECT id, title, body_text FROM versions
+        WHERE article_id = new.id AND version = new.current_version;
+    END""",
+    # Every path that moves current_version (a crawl, reparse, a file's new bytes) goes
+    # through here. 'delete' needs the old row's exact values: versions are never updated.
+    """CREATE TRIGGER latest_fts_article_au AFTER UPDATE OF current_version ON articles
+    WHEN old.current_version IS NOT new.current_version
+    BEGIN
+        INSERT INTO latest_fts (latest_fts, rowid, title, body_text)
+        SELECT 'delete', id, title, body_text FROM versions
+        WHERE article_id = old.id AND version = old.current_version;
+        INSERT INTO latest_fts (rowid, title, body_text)
+        SELECT id, title, body_text FROM versions
+        WHERE article_id = new.id AND version = new.current_version;
+    END""",
+]
+
+
+@migrations(name="0008_latest_fts")
+def _m0008_latest_fts(db: sqlite_utils.Database) -> None:
+    """latest_fts: full-text search of the latest versions, kept by triggers on articles."""
+    for statement in _LATEST_FTS_SQL:
+        db.execute(statement)
+    db.execute(
+        "INSERT INTO latest_fts (rowid, title, body_text) "
+        "SELECT v.id, v.title, v.body_text FROM articles a "
+        "JOIN versions v ON v.article_id = a.id AND v.version = a.current_version ORDER BY v.id"
+    )
+
+
 KNOWN_MIGRATIONS = tuple(m.name for m in migrations._migrations)
 
 
@@ -754,6 +838,11 @@ def _content(values: Mapping[str, Any], base: str) -> dict[str, Any]:
     return content
 
 
+def _record_fields(record: ArticleRecord) -> dict[str, Any]:
+    """The record's content fields, as they are (asdict would deep-copy every field)."""
+    return {name: getattr(record, name) for name in CONTENT_FIELDS}
+
+
 def _attachment_dict(attachment: Any) -> dict[str, str]:
     if isinstance(attachment, Mapping):
         return {"url": attachment["url"], "name": attachment["name"]}
@@ -767,7 +856,7 @@ def _hash_content(content: Mapping[str, Any]) -> str:
 
 def content_hash(record: ArticleRecord) -> str:
     """SHA-256 of the record's CONTENT_FIELDS as sorted-key JSON, links by site identity."""
-    return _hash_content(_content(record.to_dict(), record.fetched_url))
+    return _hash_content(_content(_record_fields(record), record.fetched_url))
 
 
 def _version_values(record: ArticleRecord) -> dict[str, Any]:
@@ -1032,6 +1121,17 @@ class Archive:
 
     # Crawls -------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """A transaction; a block inside another joins it. A savepoint per nested call cost
+        more than the writes of an article, and the outermost block commits or rolls back
+        all of them anyway."""
+        if self.db.conn.in_transaction:
+            yield
+            return
+        with self.db.atomic():
+            yield
+
     def start_crawl(
         self,
         spider: str,
@@ -1043,7 +1143,7 @@ class Archive:
         if self._lock_fd is None:
             raise ArchiveError("start_crawl needs the crawl lock: call it inside archive.lock()")
         settings_json = json.dumps(settings or {}, sort_keys=True, ensure_ascii=False)
-        with self.db.atomic():
+        with self._transaction():
             self.db.execute(
                 "UPDATE crawls SET status = 'interrupted', finished_at = ? "
                 "WHERE status = 'running'",
@@ -1065,7 +1165,7 @@ class Archive:
 
     def record_page(self, crawl_id: int) -> None:
         """One page was downloaded."""
-        with self.db.atomic():
+        with self._transaction():
             self._count(crawl_id, "pages")
 
     def record_listed(self, crawl_id: int, url: str) -> None:
@@ -1082,10 +1182,10 @@ class Archive:
         Each outcome is counted once on the crawl (new + changed + restored + unchanged ==
         articles_seen), all in one transaction with the rows it writes.
         """
-        new_content = _content(record.to_dict(), record.fetched_url)
+        new_content = _content(_record_fields(record), record.fetched_url)
         new_hash = _hash_content(new_content)
         values = _version_values(record)
-        with self.db.atomic():
+        with self._transaction():
             article = self._article_row(record.url)
             if article is None:
                 outcome = "new"
@@ -1133,12 +1233,14 @@ class Archive:
             return outcome
 
     def record_not_modified(self, crawl_id: int, url: str, captured_at: str) -> str:
-        """The server answered 304 for an archived article: seen again, content unchanged.
+        """The server answered 304 for an archived article: a page fetched, the article
+        seen again, its content unchanged.
 
         Returns 'unchanged', or 'unknown' when the archive holds no live article at `url`
         (the crawl then treats the answer as a failure, never as evidence).
         """
-        with self.db.atomic():
+        with self._transaction():
+            self._count(crawl_id, "pages")
             cursor = self.db.execute(
                 "UPDATE articles SET last_seen = ?, last_seen_crawl_id = ? "
                 "WHERE url = ? AND status = 'live'",
@@ -1151,7 +1253,7 @@ class Archive:
 
     def record_validators(self, url: str, etag: str, last_modified: str, at: str) -> None:
         """Remember an article page's ETag / Last-Modified (a cache: losing it costs a download)."""
-        with self.db.atomic():
+        with self._transaction():
             if not etag and not last_modified:
                 self.db.execute("DELETE FROM http_validators WHERE url = ?", [url])
                 return
@@ -1171,16 +1273,74 @@ class Archive:
         ).fetchall()
         return {url: (etag, last_modified) for url, etag, last_modified in rows}
 
+    def record_list_page(self, crawl_id: int, page: ListPageAnswer, spider: str, at: str) -> None:
+        """One list page read: a page downloaded (or answered 304), its articles listed by
+        this crawl and, for a full answer, its links and validators stored in ONE
+        transaction, so that a later 304 can only replay the links of that very answer."""
+        with self._transaction():
+            self._count(crawl_id, "pages")
+            self.db.conn.executemany(
+                "UPDATE articles SET last_listed_crawl_id = ? WHERE url = ?",
+                [(crawl_id, url) for url in page.views],
+            )
+            if page.not_modified:
+                return
+            if not page.etag and not page.last_modified:
+                self.db.execute("DELETE FROM list_pages WHERE url = ?", [page.url])
+                return
+            self.db.execute(
+                "INSERT INTO list_pages (url, spider, etag, last_modified, views, issue_pages, "
+                "list_pages, crawl_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET spider = excluded.spider, etag = excluded.etag, "
+                "last_modified = excluded.last_modified, views = excluded.views, "
+                "issue_pages = excluded.issue_pages, list_pages = excluded.list_pages, "
+                "crawl_id = excluded.crawl_id, updated_at = excluded.updated_at",
+                [
+                    page.url,
+                    spider,
+                    page.etag or None,
+                    page.last_modified or None,
+                    json.dumps(list(page.views)),
+                    json.dumps(list(page.issue_pages)),
+                    json.dumps(list(page.list_pages)),
+                    crawl_id,
+                    at,
+                ],
+            )
+
+    def list_page_validators(self, spider: str) -> dict[str, tuple[str | None, str | None]]:
+        """{url: (etag, last_modified)} of the list pages a spider read with validators."""
+        rows = self.db.execute(
+            "SELECT url, etag, last_modified FROM list_pages WHERE spider = ?", [spider]
+        ).fetchall()
+        return {url: (etag, last_modified) for url, etag, last_modified in rows}
+
+    def list_page_links(self, url: str) -> dict[str, list[str]] | None:
+        """The views, issue pages and paging links a list page gave with its stored
+        validators (None when none are stored)."""
+        row = self.db.execute(
+            "SELECT views, issue_pages, list_pages FROM list_pages WHERE url = ?", [url]
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "views": json.loads(row[0]),
+            "issue_pages": json.loads(row[1]),
+            "list_pages": json.loads(row[2]),
+        }
+
     # --- Boards and files (issue 3) ---------------------------------------------------------
 
     def record_answer(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
     ) -> str:
-        """Everything one article page gives, in ONE transaction: its version (if any), board
-        fields and files, and the HTTP validators of the answer. Stored apart, a crash could
-        keep validators whose version was never written, and the next crawl's 304 would then
-        hide the change for good. Returns the outcome, as record_article does."""
-        with self.db.atomic():
+        """Everything one article page gives, in ONE transaction: the page count, its version
+        (if any), board fields and files, and the HTTP validators of the answer. Stored
+        apart, a crash could keep validators whose version was never written, and the next
+        crawl's 304 would then hide the change for good. Returns the outcome, as
+        record_article does."""
+        with self._transaction():
+            self._count(crawl_id, "pages")
             outcome = self.record_article(crawl_id, record, captured_at, spider)
             # Board fields and linked files (issue 3): may turn 'unchanged' into 'changed'.
             outcome = self.record_board_fields(crawl_id, record, captured_at, outcome)
@@ -1194,7 +1354,7 @@ class Archive:
         links. Returns the outcome, 'changed' when a linked file's bytes changed at the same
         URL: then a new version (same text, changed_fields ["files"]) links the new file.
         """
-        with self.db.atomic():
+        with self._transaction():
             article = self._article_row(record.url)
             if article is None:
                 return outcome
@@ -1323,7 +1483,7 @@ class Archive:
         """
         if kind not in PROBLEM_KINDS:
             raise ValueError(f"problem kind must be one of {PROBLEM_KINDS}, not {kind!r}")
-        with self.db.atomic():
+        with self._transaction():
             self._count(crawl_id, "errors" if kind == "error" else "parse_failures")
             self.db.execute(
                 "INSERT INTO crawl_problems (crawl_id, url, kind, reason, at) "
@@ -1358,7 +1518,7 @@ class Archive:
         """
         if status not in CRAWL_STATUSES or status == "running":
             raise ValueError(f"status must be one of {CRAWL_STATUSES[1:]}, not {status!r}")
-        with self.db.atomic():
+        with self._transaction():
             crawl = self.crawl(crawl_id)
             if crawl["status"] != "running":
                 raise ArchiveError(
@@ -1395,6 +1555,7 @@ class Archive:
                     article = {"id": article_id, "current_version": current_version}
                     self._remove(crawl_id, article, reason, finished_at)
             self._assign_issues()
+            self._compact_latest_fts()
             return self.crawl(crawl_id)
 
     def previous_complete_crawl(self, spider: str, before_id: int) -> dict[str, Any] | None:
@@ -1514,20 +1675,21 @@ class Archive:
         match = query if raw else fts_phrase_query(query)
         if not match.strip():
             raise BadSearch("the search query is empty: give at least one word")
-        latest_only = "" if all_versions else "WHERE v.version = a.current_version"
-        # Rank first and cut to `limit`, then make snippets for those rows only: a snippet
-        # for every match of a common word costs far more than the ranking itself.
+        # Latest versions have an index of their own (latest_fts, 0008): ranking a common
+        # word there reads their postings only, not those of every version ever captured.
+        fts = "versions_fts" if all_versions else "latest_fts"
+        # Rank inside the index and keep the best `limit` rows (ties by rowid, so the cut is
+        # deterministic) before joining anything: a common word matches ~100k rows, and
+        # joining each of them, or making its snippet, costs more than ranking it.
         sql = (
-            "WITH top AS (SELECT hits.id, hits.rank FROM "
-            "  (SELECT rowid AS id, rank FROM versions_fts WHERE versions_fts MATCH :q) hits "
-            "  JOIN versions v ON v.id = hits.id JOIN articles a ON a.id = v.article_id "
-            f"  {latest_only} ORDER BY hits.rank, v.article_id, v.version LIMIT :limit) "
+            f"WITH top AS (SELECT rowid AS id, bm25({fts}) AS score FROM {fts} "
+            f"  WHERE {fts} MATCH :q ORDER BY score, rowid LIMIT :limit) "
             "SELECT a.id AS article_id, a.url, a.status, v.version, v.captured_at, "
             "v.crawl_id, v.kind, v.title, "
-            "(SELECT snippet(versions_fts, -1, '[', ']', '…', 12) FROM versions_fts "
-            " WHERE versions_fts MATCH :q AND rowid = top.id) AS snippet "
+            f"(SELECT snippet({fts}, -1, '[', ']', '…', 12) FROM {fts} "
+            f" WHERE {fts} MATCH :q AND rowid = top.id) AS snippet "
             "FROM top JOIN versions v ON v.id = top.id JOIN articles a ON a.id = v.article_id "
-            "ORDER BY top.rank, v.article_id, v.version"
+            "ORDER BY top.score, v.article_id, v.version"
         )
         try:
             return list(self.db.query(sql, {"q": match, "limit": limit}))
@@ -1548,9 +1710,19 @@ class Archive:
         )
         return [_decode_lists(row) for row in rows]
 
-    def as_of(self, moment: str) -> list[dict[str, Any]]:
+    def as_of(
+        self, moment: str, *, limit: int | None = None, after: int = 0
+    ) -> list[dict[str, Any]]:
         """The archive as it was at `moment` (UTC ISO): the latest version of every article
-        captured on or before it, with the article's status at that moment."""
+        captured on or before it, with the article's status at that moment, by article id.
+
+        With `limit`, one page: at most `limit` articles whose id is above `after` (pass the
+        last article_id of a page to get the next one). Without, every article.
+        """
+        if limit is None:
+            return list(self.iter_as_of(moment, after=after))
+        # Keyset pagination on the articles' primary key: a page walks `limit` articles from
+        # `after`, at the same cost at any depth, and never sorts the whole archive.
         rows = self.db.query(
             "SELECT a.id AS article_id, a.url, "
             "COALESCE((SELECT CASE c.kind WHEN 'removed' THEN 'removed' ELSE 'live' END "
@@ -1560,10 +1732,21 @@ class Archive:
             "FROM articles a JOIN versions v ON v.id = ("
             "    SELECT w.id FROM versions w WHERE w.article_id = a.id AND w.captured_at <= :at "
             "    ORDER BY w.captured_at DESC, w.version DESC LIMIT 1) "
-            "ORDER BY a.section, CAST(v.source_id AS INTEGER), v.source_id",
-            {"at": moment},
+            "WHERE a.id > :after ORDER BY a.id LIMIT :limit",
+            {"at": moment, "after": after, "limit": limit},
         )
         return [_decode_lists(row) for row in rows]
+
+    def iter_as_of(
+        self, moment: str, *, after: int = 0, page_size: int = AS_OF_PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of `as_of(moment)`, read page by page: memory holds one page at a time."""
+        while True:
+            page = self.as_of(moment, limit=page_size, after=after)
+            yield from page
+            if len(page) < page_size:
+                return
+            after = page[-1]["article_id"]
 
     def export_rows(self, *, all_versions: bool = False) -> Iterator[dict[str, Any]]:
         """The latest version of every article (live or removed), or every version."""
@@ -1623,7 +1806,7 @@ class Archive:
         with its response), since neither id is known before the insert.
         """
         ids: list[int] = []
-        with self.db.atomic():
+        with self._transaction():
             for row in rows:
                 values = {name: row.get(name) for name in CAPTURE_COLUMNS}
                 partner = row.get("concurrent_to_index")
@@ -1691,11 +1874,11 @@ class Archive:
         """
         captured_at = capture_time(capture["fetched_at"])
         crawl_id = capture["crawl_id"]
-        new_content = _content(record.to_dict(), record.fetched_url)
+        new_content = _content(_record_fields(record), record.fetched_url)
         new_hash = _hash_content(new_content)
         values = _version_values(record)
         reason = f"re-derived from capture {capture['id']}"
-        with self.db.atomic():
+        with self._transaction():
             article = self._article_row(record.url)
             if article is None:
                 article_id = self._insert_article(record, spider, captured_at, crawl_id)
@@ -1734,8 +1917,16 @@ class Archive:
 
     def finish_reparse(self) -> None:
         """After `rederive` calls: derive issues again from the articles' latest states."""
-        with self.db.atomic():
+        with self._transaction():
             self._assign_issues()
+            self._compact_latest_fts()
+
+    def _compact_latest_fts(self) -> None:
+        """Merge latest_fts into one segment. Each new version deletes its predecessor from
+        the index; FTS5 keeps those deletions as markers in new segments until a merge, and
+        after a few crawls a search over latest versions reads mostly markers (5x slower on
+        20,000 articles x 5 crawls). A no-op when nothing changed since the last merge."""
+        self.db.execute("INSERT INTO latest_fts (latest_fts) VALUES ('optimize')")
 
     def _insert_article(
         self, record: ArticleRecord, spider: str, captured_at: str, crawl_id: int

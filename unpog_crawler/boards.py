@@ -33,16 +33,21 @@ from twisted.python.failure import Failure
 from unpog_crawler import health, site
 from unpog_crawler.items import (
     ArticleRecord,
-    ListedArticle,
+    ListPageAnswer,
     NotAnArticle,
     NotModified,
     PageFetched,
     PageProblem,
 )
-from unpog_crawler.parsing import find_links, parse_page
+from unpog_crawler.parse_pool import PageParser, ParserCrashed, worker_count
+from unpog_crawler.parsing import PageLinks
 
 GONE_STATUSES = (404, 410)
 TRUE_WORDS = ("1", "true", "yes", "on")
+
+
+def _header(response: Response, name: bytes) -> str:
+    return response.headers.get(name, b"").decode("latin-1")
 
 
 def response_headers(response: Response) -> dict[str, str]:
@@ -78,6 +83,8 @@ class BoardSpider(scrapy.Spider):
         spider.sweeper = None
         crawler.signals.connect(spider.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.close_parser, signal=signals.spider_closed)
+        spider.parser = None
         # A bad `-s NAME=value` is one clear line and no crawl, rather than a traceback
         # from deep inside Scrapy; the pipeline then leaves the archive untouched.
         spider.setting_problem = None
@@ -85,6 +92,7 @@ class BoardSpider(scrapy.Spider):
             health.check_settings(crawler.settings)
             spider.boards = spider.declare_boards(crawler.settings)
             spider.sweeper = Sweeper.from_settings(spider, crawler.settings)
+            spider.parser = PageParser(worker_count(crawler.settings))
         except (health.BadSetting, ValueError) as error:
             spider.setting_problem = str(error)
             return spider
@@ -150,6 +158,10 @@ class BoardSpider(scrapy.Spider):
             return f"no response: redirected off the site to {hop} (not followed)"
         return f"no response: redirect loop (back to {hop}, already asked for)"
 
+    def close_parser(self, spider: scrapy.Spider) -> None:
+        if self.parser is not None:
+            self.parser.close()
+
     def spider_idle(self, spider: scrapy.Spider) -> None:
         """When the lists and articles are done, the sweep (if asked for) starts."""
         if self.sweeper is None or self.setting_problem:
@@ -162,49 +174,105 @@ class BoardSpider(scrapy.Spider):
 
     # ---- callbacks ---------------------------------------------------------------------
 
-    def parse_list(self, response: Response) -> Iterator[Any]:
+    async def parse_list(self, response: Response) -> AsyncIterator[Any]:
         self.answered.add(response.meta.get("canonical", ""))
         url = site.canonical_url(response.url)
         board = response.meta["board"]
-        yield PageFetched(url)
-        links = find_links(response.body, response.url, response_headers(response), board)
+        if response.status == 304:  # unchanged since the answer whose links we stored
+            outputs = self._replay_list(url, board)
+        else:
+            headers = response_headers(response)
+            try:
+                links = await self.parser.list_page(response.body, response.url, headers, board)
+            except ParserCrashed as error:
+                self.logger.error("Not read: %s (%s)", response.url, error)
+                outputs = self._list_not_read(url, str(error))
+            else:
+                outputs = self._read_list(url, links, response)
+        for output in outputs:
+            yield output
+
+    def _list_not_read(self, url: str, reason: str) -> Iterator[PageProblem]:
+        self.list_pages_failed[url] = reason
+        yield PageProblem(url, "parse_failure", reason, fetched=True)
+
+    def _read_list(self, url: str, links: PageLinks, response: Response) -> Iterator[Any]:
         if not links.views:
             reason = "list page links no articles (markup changed or empty board?)"
-            self.list_pages_failed[url] = reason
-            yield PageProblem(url, "parse_failure", reason)
+            yield from self._list_not_read(url, reason)
             return
+        yield ListPageAnswer(
+            url,
+            links.views,
+            links.issue_pages,
+            links.list_pages,
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+        )
+        yield from self._listed(url, links, response.meta["board"])
+
+    def _replay_list(self, url: str, board: site.Board) -> Iterator[Any]:
+        stored = getattr(self, "stored_list_links", lambda url: None)(url)
+        if stored is None:  # validators without links: ask again, unconditionally
+            self.logger.warning("HTTP 304 for list page %s with no stored links: refetching", url)
+            yield self._request(url, self.parse_list, "list", meta={"board": board}, fresh=True)
+            return
+        links = PageLinks(
+            tuple(stored["views"]), tuple(stored["issue_pages"]), tuple(stored["list_pages"])
+        )
+        yield ListPageAnswer(url, links.views, not_modified=True)
+        yield from self._listed(url, links, board)
+
+    def _listed(self, url: str, links: PageLinks, board: site.Board) -> Iterator[Any]:
+        """What a list page gives the crawl, read now or replayed after a 304."""
         self.list_pages_read.add(url)
-        for view in links.views:
-            self.listed_urls.add(view)
-            yield ListedArticle(view)
+        self.listed_urls.update(links.views)
         yield from self._article_requests(links.views + links.issue_pages)
         yield from self._list_requests(links.list_pages, board)
 
-    def parse_article_page(self, response: Response) -> Iterator[Any]:
+    async def parse_article_page(self, response: Response) -> AsyncIterator[Any]:
         canonical = response.meta.get("canonical", "")
         self.answered.add(canonical)
-        url = site.canonical_url(response.url)
-        yield PageFetched(url)
         if response.status == 304:  # answer to our conditional request: nothing changed
             yield NotModified(canonical)
             return
-        # One decode and one lxml parse give both the record and the prev/next links.
-        result, links = parse_page(response.body, response.url, response_headers(response))
+        # One decode and one lxml parse give the record, its problems and prev/next links.
+        headers = response_headers(response)
+        try:
+            page = await self.parser.article_page(response.body, response.url, headers)
+        except ParserCrashed as error:
+            self.logger.error("Not read: %s (%s)", response.url, error)
+            yield PageProblem(canonical, "parse_failure", str(error), fetched=True)
+            return
+        for output in self._read_article(canonical, response, *page):
+            yield output
+
+    def _read_article(
+        self,
+        canonical: str,
+        response: Response,
+        result: ArticleRecord | NotAnArticle,
+        links: PageLinks,
+        problems: list[str],
+    ) -> Iterator[Any]:
         if response.meta.get("sweep"):
             # A sweep probes ids that may not exist: "no such post" is its expected answer.
             hit = not (isinstance(result, NotAnArticle) and result.gone)
             yield from self.sweeper.answered(canonical, hit)
             if not hit:
+                yield PageFetched(canonical)
                 return
         if isinstance(result, NotAnArticle):
             self.logger.warning("Not an article: %s (%s)", response.url, result.reason)
-            yield PageProblem(result.url, "parse_failure", result.reason, gone=result.gone)
-        elif problems := health.record_problems(result):
+            yield PageProblem(
+                result.url, "parse_failure", result.reason, gone=result.gone, fetched=True
+            )
+        elif problems:
             # Selectors that half-match a new template give furniture, not an article:
             # a parse failure (counted by the health rules), never a version.
             reason = "does not look like an article: " + "; ".join(problems)
             self.logger.warning("Not an article: %s (%s)", response.url, reason)
-            yield PageProblem(result.url, "parse_failure", reason)
+            yield PageProblem(result.url, "parse_failure", reason, fetched=True)
         else:
             yield self._with_provenance(result, response)
         # Previous/next links reach articles that no list page shows.
@@ -220,8 +288,8 @@ class BoardSpider(scrapy.Spider):
         return dataclasses.replace(
             record,
             found_by=found_by,
-            etag=response.headers.get(b"ETag", b"").decode("latin-1"),
-            last_modified=response.headers.get(b"Last-Modified", b"").decode("latin-1"),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
         )
 
     def request_failed(self, failure: Failure) -> Iterator[PageProblem]:
@@ -259,6 +327,10 @@ class BoardSpider(scrapy.Spider):
 
     def _article_requests(self, urls: Iterable[str]) -> Iterator[scrapy.Request]:
         for url in urls:
+            # Prev/next links name pages asked for already: dropping them here spares each
+            # a trip through the spider middlewares to Scrapy's duplicate filter.
+            if url in self.requested:
+                continue
             # Below list pages, so the whole listing is read early and paging stays cheap.
             yield self._request(url, self.parse_article_page, "article", priority=-1)
 
@@ -269,10 +341,13 @@ class BoardSpider(scrapy.Spider):
         page_type: str,
         priority: int = 0,
         meta: dict[str, Any] | None = None,
+        fresh: bool = False,
     ) -> scrapy.Request:
+        """A request for a page; conditional unless `fresh` (which also passes the
+        duplicate filter, for a page asked for again)."""
         self.requested.setdefault(canonical, page_type)
         meta = {"page_type": page_type, "canonical": canonical, **(meta or {})}
-        headers = self._conditional_headers(canonical) if page_type == "article" else {}
+        headers = {} if fresh else self._conditional_headers(canonical, page_type)
         if headers:
             meta["handle_httpstatus_list"] = [304]
         return scrapy.Request(
@@ -282,13 +357,15 @@ class BoardSpider(scrapy.Spider):
             headers=headers,
             meta=meta,
             priority=priority,
+            dont_filter=fresh,
         )
 
-    def _conditional_headers(self, canonical: str) -> dict[str, str]:
+    def _conditional_headers(self, canonical: str, page_type: str) -> dict[str, str]:
         """If-None-Match / If-Modified-Since from the page's last archived answer."""
         if not self.settings.getbool("UNPOG_CONDITIONAL_REQUESTS"):
             return {}
-        etag, last_modified = getattr(self, "http_validators", {}).get(canonical, (None, None))
+        held = "list_page_validators" if page_type == "list" else "http_validators"
+        etag, last_modified = getattr(self, held, {}).get(canonical, (None, None))
         headers = {"If-None-Match": etag} if etag else {}
         if last_modified:
             headers["If-Modified-Since"] = last_modified

@@ -1,8 +1,8 @@
 """The records that flow from the parser, through the spider, to the archive.
 
 Parsing returns an ``ArticleRecord`` or a ``NotAnArticle``; the spider also yields
-``ListedArticle`` (an article URL seen on a list page) and ``PageProblem`` (a page that
-could not be fetched or parsed). The pipeline hands each to the archive.
+``ListPageAnswer`` (a list page read, with the articles it lists) and ``PageProblem`` (a
+page that could not be fetched or parsed). The pipeline hands each to the archive.
 """
 
 from __future__ import annotations
@@ -88,10 +88,19 @@ class NotAnArticle:
 
 
 @dataclass(frozen=True)
-class ListedArticle:
-    """An article URL (canonical) linked from a list page of the current crawl."""
+class ListPageAnswer:
+    """A list page read: the canonical URLs it links, and the answer's validators.
 
-    url: str
+    `not_modified` is a 304 whose links are the ones stored with the validators sent.
+    """
+
+    url: str  # canonical URL of the list page
+    views: tuple[str, ...]
+    issue_pages: tuple[str, ...] = ()
+    list_pages: tuple[str, ...] = ()
+    etag: str = ""
+    last_modified: str = ""
+    not_modified: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +111,7 @@ class PageProblem:
     kind: str
     reason: str
     gone: bool = False  # the article's own page answers 404 / "no such post"
+    fetched: bool = False  # the page was downloaded (counted in crawls.pages)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from unpog_crawler import health
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
 from unpog_crawler.items import (
     ArticleRecord,
-    ListedArticle,
+    ListPageAnswer,
     NotModified,
     PageFetched,
     PageProblem,
@@ -96,6 +96,8 @@ class ArchivePipeline:
         # the file in this process (closing it would drop SQLite's POSIX locks).
         spider.archived_urls = archive.live_urls(spider.name)
         spider.http_validators = archive.validators(spider.name)
+        spider.list_page_validators = archive.list_page_validators(spider.name)
+        spider.stored_list_links = archive.list_page_links  # read on a list page's 304
         self.archived = set(spider.archived_urls)
         self.crawler.stats.set_value("unpog/crawl_id", self.crawl_id)
         self.crawler.signals.send_catch_log(archive_opened, archive=archive, crawl_id=self.crawl_id)
@@ -110,14 +112,16 @@ class ArchivePipeline:
             self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
             if outcome != "unchanged":
                 logger.info("%s: %s (%s)", outcome, item.url, item.title)
-        elif isinstance(item, ListedArticle):
-            archive.record_listed(crawl_id, item.url)
-            self.listed.add(item.url)
+        elif isinstance(item, ListPageAnswer):
+            archive.record_list_page(crawl_id, item, self.crawler.spider.name, utc_now())
+            self.listed.update(item.views)
         elif isinstance(item, PageFetched):
             archive.record_page(crawl_id)
         elif isinstance(item, NotModified):
             self.record_not_modified(item)
         elif isinstance(item, PageProblem):
+            if item.fetched:
+                archive.record_page(crawl_id)
             archive.record_problem(crawl_id, item.url, item.kind, item.reason, utc_now())
             if item.gone:
                 self.gone[item.url] = item.reason

@@ -14,6 +14,7 @@ import difflib
 import io
 import json
 import sys
+import textwrap
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, time, timezone
@@ -327,22 +328,31 @@ def as_of(date: str, live: bool, db_path: str, as_json: bool) -> None:
       unpog as-of 2024-05-01T12:00:00Z --json
     """
     with open_archive(db_path) as archive:
-        rows = archive.as_of(date)
-    if live:
-        rows = [row for row in rows if row["status"] == "live"]
-    if as_json:
-        click.echo(to_json(rows))
-        return
-    if not rows:
-        click.echo(f"The archive held nothing at {date}.")
-        return
-    lines = [f"The archive at {date}: {len(rows)} articles"]
-    for row in rows:
-        lines.append(
+        # Read page by page: one page of full texts in memory at a time, whatever the size.
+        rows = archive.iter_as_of(date)
+        if live:
+            rows = (row for row in rows if row["status"] == "live")
+        if as_json:
+            echo_json_list(rows)
+            return
+        lines = [
             f"  [{row['article_id']}] v{row['version']:<3} {row['captured_at']}  "
             f"{row['status']:<7} {row['title']}"
-        )
-    emit("\n".join(lines))
+            for row in rows
+        ]
+    if not lines:
+        click.echo(f"The archive held nothing at {date}.")
+        return
+    emit("\n".join([f"The archive at {date}: {len(lines)} articles", *lines]))
+
+
+def echo_json_list(rows: Iterable[Any]) -> None:
+    """Print rows exactly as to_json(list(rows)) would, one row at a time."""
+    opening = "["
+    for row in rows:
+        click.echo(f"{opening}\n{textwrap.indent(to_json(row), '  ')}", nl=False)
+        opening = ","
+    click.echo("[]" if opening == "[" else "\n]")
 
 
 @click.command()

@@ -24,6 +24,10 @@ UNPOG_RECHECK_KNOWN = True
 UNPOG_CONDITIONAL_REQUESTS = True
 # Safety net against a paging bug that would link list pages forever.
 UNPOG_MAX_LIST_PAGES = 500
+# Processes that parse pages beside the crawl's own (unpog_crawler.parse_pool). "auto": one
+# when politeness is off (DOWNLOAD_DELAY < 0.25 s) on a multi-core machine, else 0 (inline:
+# a polite crawl leaves the core idle between pages).
+UNPOG_PARSE_WORKERS = "auto"
 
 # --- Theme, Youth and Publications boards, attachments, sweep (issue 3) --------------------
 # Theme BoardIDs the `news` spider crawls: 0004 activity news, 0002 events, 0010 press.

@@ -19,6 +19,7 @@ request record gains the Host header that Twisted adds on the wire.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -87,6 +88,7 @@ def warc_dir_for(db_path: str | Path, setting: str | None) -> Path:
     return Path(setting) if setting else Path(db_path).parent / "warc"
 
 
+@functools.lru_cache(maxsize=64)  # asked for every record; resolving paths is not free
 def stored_name(path: Path, db_path: str | Path) -> str:
     """A WARC file as the index names it: relative to the database's folder when inside it,
     so that the archive folder can move as a whole; absolute otherwise."""

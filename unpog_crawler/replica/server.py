@@ -372,11 +372,13 @@ class ReplicaSite:
             return html_response(
                 templates.redesign_list_page(rows, page=page, pages=self.page_count())
             )
-        return html_response(
+        response = html_response(
             templates.list_page(
                 rows, page=page, total=len(live), hits=hits, issue_pages=self.issue_pages
             )
         )
+        response.headers["ETag"] = list_etag(rows, page, len(live), self.issue_pages)
+        return response
 
     def _view(self, sn: int | None) -> Response:
         with self._lock:
@@ -405,6 +407,13 @@ def view_etag(article: Article, older: Article | None, newer: Article | None, pa
     derives it from the stored post, it changes when the post or its neighbours change."""
     neighbours = (older and older.sn, newer and newer.sn, page)
     shown = repr((dataclasses.replace(article, hits=0), neighbours))
+    return '"' + hashlib.sha1(shown.encode()).hexdigest()[:16] + '"'
+
+
+def list_etag(rows: list[Article], page: int, total: int, issues: list[IssuePage]) -> str:
+    """An entity tag from the posts a list page shows (not their view counters), its place
+    in the paging and the whole-issue links: it changes when the page's links change."""
+    shown = repr(([dataclasses.replace(a, hits=0) for a in rows], page, total, issues))
     return '"' + hashlib.sha1(shown.encode()).hexdigest()[:16] + '"'
 
 

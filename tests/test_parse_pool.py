@@ -1,0 +1,96 @@
+"""Parsing in worker processes (UNPOG_PARSE_WORKERS): same archive, and a dying worker
+costs one page, not the crawl."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+
+import pytest
+import pytest_twisted
+from conftest import crawl, fixture_bytes
+from scrapy.settings import Settings
+from twisted.internet.defer import Deferred
+
+from unpog_crawler import parse_pool
+from unpog_crawler.items import ArticleRecord
+from unpog_crawler.parse_pool import PageParser, ParserCrashed, read_article_page, worker_count
+
+VIEW_URL = "https://unpog.org/page/sub4_3_view.asp?sn=72"
+
+
+def archived(db_path) -> list[tuple]:
+    connection = sqlite3.connect(db_path)
+    try:
+        return connection.execute(
+            "select url, version, content_hash, body_html, changed_fields from versions "
+            "order by url, version"
+        ).fetchall()
+    finally:
+        connection.close()
+
+
+async def awaited(coroutine):
+    return await Deferred.fromFuture(asyncio.ensure_future(coroutine))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_crawl_parsed_in_a_worker_archives_what_an_inline_crawl_does(replica, tmp_path):
+    inline, pooled = tmp_path / "inline" / "a.db", tmp_path / "pooled" / "a.db"
+
+    first = await crawl(replica.base_url, inline, UNPOG_PARSE_WORKERS=0)
+    second = await crawl(replica.base_url, pooled, UNPOG_PARSE_WORKERS=2)
+
+    assert archived(pooled) == archived(inline)
+    assert len(archived(inline)) == first["new"] == second["new"] > 0
+    assert (second["complete"], second["parse_failures"], second["errors"]) == (1, 0, 0)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_worker_that_dies_fails_its_page_and_a_new_worker_reads_the_next():
+    parser = PageParser(1)
+    try:
+        with pytest.raises(ParserCrashed, match="parser process died"):
+            await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
+
+        result, links, problems = await awaited(
+            parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {})
+        )
+    finally:
+        parser.close()
+
+    assert isinstance(result, ArticleRecord) and result.body_text
+    assert (result, links, problems) == read_article_page(
+        fixture_bytes("article_p.html"), VIEW_URL, {}
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "delay", "expected"),
+    [("0", 0, 0), ("3", 2, 3), ("auto", 2, 0), ("auto", 0.5, 0)],
+)
+def test_worker_count_from_settings(value, delay, expected):
+    settings = Settings({"UNPOG_PARSE_WORKERS": value, "DOWNLOAD_DELAY": delay})
+    assert worker_count(settings) == expected
+
+
+def test_auto_uses_one_worker_when_politeness_is_off_on_a_multicore_machine(monkeypatch):
+    settings = Settings({"UNPOG_PARSE_WORKERS": "auto", "DOWNLOAD_DELAY": 0})
+    monkeypatch.setattr(parse_pool.os, "cpu_count", lambda: 4)
+    assert worker_count(settings) == 1
+    monkeypatch.setattr(parse_pool.os, "cpu_count", lambda: 1)
+    assert worker_count(settings) == 0
+
+
+@pytest.mark.parametrize("value", ["many", "-1", "1.5"])
+def test_a_bad_worker_count_is_refused_with_a_clear_message(value):
+    with pytest.raises(ValueError, match="UNPOG_PARSE_WORKERS must be"):
+        worker_count(Settings({"UNPOG_PARSE_WORKERS": value}))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_crawl_with_a_bad_worker_count_does_not_start(replica, db_path):
+    with pytest.raises(AssertionError, match="did not open the archive"):
+        await crawl(replica.base_url, db_path, UNPOG_PARSE_WORKERS="many")
+    assert not db_path.exists()
