@@ -53,13 +53,13 @@ def server_cpu(server: Server) -> float:
     return times.user + times.system
 
 
-def one(kind: str, server: Server, workdir: Path, index: int) -> dict[str, Any]:
+def one(kind: str, server: Server, workdir: Path, index: int, extra: list[str]) -> dict[str, Any]:
     before = server_cpu(server)
     if kind == "bare":
         run = bare_once(server, workdir, f"bare-{index}")
     else:
         db = fresh_db(workdir / f"pipeline-{index}.db")
-        run = crawl_once(server, db, workdir, f"quarterly-{index}")
+        run = crawl_once(server, db, workdir, f"quarterly-{index}", extra=extra)
     row = measured(run, server_cpu(server) - before)
     row["kind"], row["run"] = kind, index
     if kind == "quarterly":
@@ -78,9 +78,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--paging", choices=("all", "window"), default="all")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/unpog-bench/pipeline"))
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra setting for the quarterly crawl, e.g. UNPOG_PARSE_WORKERS=0 (repeatable)",
+    )
     args = parser.parse_args()
+    settings = f", quarterly with {' '.join(args.set)}" if args.set else ""
     print_header(
-        f"Benchmark 1: pipeline overhead ({args.articles:,} articles, paging={args.paging})"
+        f"Benchmark 1: pipeline overhead ({args.articles:,} articles, "
+        f"paging={args.paging}{settings})"
     )
     args.workdir.mkdir(parents=True, exist_ok=True)
     server = start_server(args.articles, args.workdir, paging=args.paging)
@@ -88,7 +97,7 @@ def main() -> None:
     try:
         for index in range(1, args.runs + 1):
             for kind in ("bare", "quarterly"):
-                rows.append(one(kind, server, args.workdir, index))
+                rows.append(one(kind, server, args.workdir, index, args.set))
     finally:
         server.stop()
     print()

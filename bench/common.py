@@ -291,12 +291,19 @@ def fresh_db(path: Path) -> Path:
 
 
 def crawl_once(
-    server: Server, db: Path, workdir: Path, label: str, concurrency: int = 32
+    server: Server,
+    db: Path,
+    workdir: Path,
+    label: str,
+    concurrency: int = 32,
+    extra: Sequence[str] = (),
 ) -> ChildRun:
-    """One `scrapy crawl quarterly` into `db` against `server`."""
+    """One `scrapy crawl quarterly` into `db` against `server` (`extra`: NAME=value)."""
     stats = workdir / f"stats-{label}.json"
     stats.unlink(missing_ok=True)
     command = quarterly_command(server.base_url, db, concurrency, stats)
+    for setting in extra:
+        command += ["-s", setting]
     return run_child(command, workdir / f"{label}.log", stats)
 
 
