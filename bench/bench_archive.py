@@ -61,6 +61,24 @@ def templates() -> list[ArticleRecord]:
     return out
 
 
+def lengthened(bases: list[ArticleRecord], length: int) -> list[ArticleRecord]:
+    """Templates whose body is `length` replica articles' bodies in a row (different prose):
+    replica articles are short (~600 characters); a Quarterly article is several times that."""
+    if length <= 1:
+        return bases
+    out = []
+    for i, base in enumerate(bases):
+        parts = [bases[(i + k) % len(bases)] for k in range(length)]
+        out.append(
+            dataclasses.replace(
+                base,
+                body_text="\n\n".join(p.body_text for p in parts),
+                body_html="".join(p.body_html for p in parts),
+            )
+        )
+    return out
+
+
 def record(base: ArticleRecord, sn: int, version: int) -> ArticleRecord:
     extra = sentence(sn) + (f" Revised text {version}." if version > 1 else "")
     url = view_target(sn)
@@ -139,10 +157,10 @@ class _nothing:
         return None
 
 
-def build(db: Path, articles: int, versions: int, each: int) -> WriteStats:
+def build(db: Path, articles: int, versions: int, each: int, length: int = 1) -> WriteStats:
     for path in db.parent.glob(db.name + "*"):
         path.unlink()
-    bases, stats = templates(), WriteStats()
+    bases, stats = lengthened(templates(), length), WriteStats()
     with Archive(db) as archive:
         for version in range(1, versions + 1):
             started = time.perf_counter()
@@ -291,12 +309,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200, help="samples per 1-article query")
     parser.add_argument("--db", type=Path, default=Path("/tmp/unpog-bench/archive-scale.db"))
     parser.add_argument("--reuse", action="store_true", help="query an archive built before")
+    parser.add_argument(
+        "--length", type=int, default=1, help="body = this many replica bodies (default 1)"
+    )
     args = parser.parse_args()
-    print_header(f"Benchmark 3: archive at scale ({args.articles:,} articles x {args.versions})")
+    longer = f", bodies x{args.length}" if args.length > 1 else ""
+    print_header(
+        f"Benchmark 3: archive at scale ({args.articles:,} articles x {args.versions}{longer})"
+    )
     args.db.parent.mkdir(parents=True, exist_ok=True)
     total = args.articles * args.versions
     if not args.reuse:
-        stats = build(args.db, args.articles, args.versions, args.each)
+        stats = build(args.db, args.articles, args.versions, args.each, args.length)
         each = stats.each_calls / stats.each_s
         batch = stats.batch_calls / stats.batch_s if stats.batch_s else float("nan")
         size = db_bytes(args.db)

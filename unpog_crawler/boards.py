@@ -262,6 +262,9 @@ class BoardSpider(scrapy.Spider):
             if not hit:
                 yield PageFetched(canonical)
                 return
+        # Previous/next links reach articles that no list page shows. Yielded before the
+        # record: with CONCURRENT_ITEMS = 1 they would otherwise wait for its files.
+        yield from self._article_requests(links.views + links.issue_pages)
         if isinstance(result, NotAnArticle):
             self.logger.warning("Not an article: %s (%s)", response.url, result.reason)
             yield PageProblem(
@@ -275,8 +278,6 @@ class BoardSpider(scrapy.Spider):
             yield PageProblem(result.url, "parse_failure", reason, fetched=True)
         else:
             yield self._with_provenance(result, response)
-        # Previous/next links reach articles that no list page shows.
-        yield from self._article_requests(links.views + links.issue_pages)
 
     def _with_provenance(self, record: ArticleRecord, response: Response) -> ArticleRecord:
         """How this crawl reached the page (a list page, the sweep, or a link/re-check), and
