@@ -30,7 +30,7 @@ from unpog_crawler.archive import (
     content_hash,
     utc_now,
 )
-from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord, Attachment
+from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord, Attachment, ListPageAnswer
 
 T0 = "2024-05-01T09:00:00+00:00"
 T1 = "2024-05-02T09:00:00+00:00"
@@ -1039,3 +1039,19 @@ def test_migration_0008_indexes_the_latest_versions_of_an_existing_archive(db_pa
         archive.record_article(crawl_id, make_record(72, title="Migrated"), T3, SPIDER)
         assert_latest_fts_in_sync(archive)
         assert archive.db["versions"].detect_fts() == "versions_fts"
+
+
+def test_an_article_read_before_its_list_page_is_still_found_by_list(archive):
+    crawl_id = archive.start_crawl(SPIDER, "https://unpog.org", T0)
+    linked = make_record(72, found_by="link")
+    archive.record_answer(crawl_id, linked, T0, SPIDER)
+    archive.record_answer(crawl_id, make_record(73, found_by="link"), T0, SPIDER)
+
+    archive.record_list_page(
+        crawl_id, ListPageAnswer("/page/sub4_3_list.asp?page=1", (linked.url,)), SPIDER, T0
+    )
+
+    found = dict(archive.db.execute("select source_id, found_by from versions").fetchall())
+    assert found == {"72": "list", "73": "link"}  # 73 is listed nowhere: reached by a link
+    articles = dict(archive.db.execute("select source_id, found_by from articles").fetchall())
+    assert articles == {"72": "list", "73": "link"}

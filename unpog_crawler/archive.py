@@ -181,7 +181,10 @@ _RECORD_COLUMN_DOCS: dict[str, str] = {
     "published": "Publication date (ISO) printed with the title or in a dateline; NULL if none",
     "place": "Place of a press-release dateline, as printed (e.g. 'INCHEON'); NULL if none",
     "board_id": "Raw BoardID of a Theme or Publications board (e.g. '0004'); NULL elsewhere",
-    "found_by": "How the crawl reached the page: list, link (prev/next, re-check) or sweep",
+    "found_by": (
+        "How the crawl reached the page: list (a list page of that crawl links it), link "
+        "(prev/next, re-check) or sweep"
+    ),
 }
 
 COLUMN_DOCS: dict[str, dict[str, str]] = {
@@ -949,6 +952,7 @@ class Archive:
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
         self._lock_fd: int | None = None
+        self._unit_depth = 0
         self._check_file(create)
         try:
             self.db = sqlite_utils.Database(self.path)
@@ -1123,14 +1127,38 @@ class Archive:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        """A transaction; a block inside another joins it. A savepoint per nested call cost
-        more than the writes of an article, and the outermost block commits or rolls back
-        all of them anyway."""
-        if self.db.conn.in_transaction:
-            yield
+        """One unit of work (an article's answer, a page's captures): all or nothing.
+
+        Its own transaction, or a savepoint inside a batch (`batch_commits`). A block
+        inside a unit joins it: a savepoint per nested call cost more than the writes of
+        an article, and the unit commits or rolls back all of them anyway."""
+        if self._unit_depth:
+            self._unit_depth += 1
+            try:
+                yield
+            finally:
+                self._unit_depth -= 1
             return
-        with self.db.atomic():
-            yield
+        self._unit_depth = 1
+        try:
+            with self.db.atomic():
+                yield
+        finally:
+            self._unit_depth = 0
+
+    def begin_batch(self) -> None:
+        """Hold commits until `commit_batch`: each unit of work still lands whole (its own
+        savepoint), but one COMMIT covers many. A crash loses the units since the last
+        commit, never part of one (the next crawl fetches those pages again)."""
+        if not self.db.conn.in_transaction:
+            self.db.execute("BEGIN")
+
+    def commit_batch(self, *, reopen: bool = True) -> None:
+        """Commit what the batch holds; `reopen` starts the next batch at once."""
+        if self.db.conn.in_transaction:
+            self.db.execute("COMMIT")
+        if reopen:
+            self.db.execute("BEGIN")
 
     def start_crawl(
         self,
@@ -1279,9 +1307,20 @@ class Archive:
         transaction, so that a later 304 can only replay the links of that very answer."""
         with self._transaction():
             self._count(crawl_id, "pages")
+            listed = [(crawl_id, url) for url in page.views]
             self.db.conn.executemany(
-                "UPDATE articles SET last_listed_crawl_id = ? WHERE url = ?",
-                [(crawl_id, url) for url in page.views],
+                "UPDATE articles SET last_listed_crawl_id = ? WHERE url = ?", listed
+            )
+            # Read before its list page (reached by a prev/next link first): still listed.
+            self.db.conn.executemany(
+                "UPDATE versions SET found_by = 'list' WHERE crawl_id = ?1 AND found_by = 'link' "
+                "AND article_id = (SELECT id FROM articles WHERE url = ?2)",
+                listed,
+            )
+            self.db.conn.executemany(
+                "UPDATE articles SET found_by = 'list' "
+                "WHERE url = ?2 AND last_seen_crawl_id = ?1 AND found_by = 'link'",
+                listed,
             )
             if page.not_modified:
                 return

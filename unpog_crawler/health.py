@@ -204,6 +204,8 @@ SETTING_SPECS: dict[str, _Spec] = {
     "CONCURRENT_REQUESTS_PER_DOMAIN": _Spec("int", 1),
     "RETRY_TIMES": _Spec("int", 0),
     "UNPOG_RETRY_AFTER_MAX": _Spec("float", 0),
+    "UNPOG_COMMIT_INTERVAL": _Spec("float", 0),
+    "CONCURRENT_ITEMS": _Spec("int", 1),
     "DOWNLOAD_MAXSIZE": _Spec("int", 0),
     "REDIRECT_MAX_TIMES": _Spec("int", 0),
     "ROBOTSTXT_OBEY": _Spec("bool"),

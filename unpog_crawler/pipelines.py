@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any
 
 from scrapy import Spider, signals
@@ -103,6 +104,10 @@ class ArchivePipeline:
         self.crawler.signals.send_catch_log(archive_opened, archive=archive, crawl_id=self.crawl_id)
         self.crawler.stats.set_value("unpog/archive_db", str(self.archive.path))
         logger.info("Crawl %s started into %s", self.crawl_id, self.archive.path)
+        self.commit_interval = settings.getfloat("UNPOG_COMMIT_INTERVAL")
+        if self.commit_interval > 0:
+            archive.begin_batch()
+        self.last_commit = time.monotonic()
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         archive, crawl_id = self.archive, self.crawl_id
@@ -126,7 +131,15 @@ class ArchivePipeline:
             if item.gone:
                 self.gone[item.url] = item.reason
                 self.gone_parse_failures += item.kind == "parse_failure"
+        self.commit_when_due()
         return item
+
+    def commit_when_due(self) -> None:
+        """Commit the batch every UNPOG_COMMIT_INTERVAL seconds: a COMMIT (and the FTS
+        segments it flushes) per page cost more than the page's own writes."""
+        if self.commit_interval > 0 and time.monotonic() - self.last_commit >= self.commit_interval:
+            self.archive.commit_batch()
+            self.last_commit = time.monotonic()
 
     def record_not_modified(self, item: NotModified) -> None:
         outcome = self.archive.record_not_modified(self.crawl_id, item.url, utc_now())
@@ -141,6 +154,7 @@ class ArchivePipeline:
         if self.archive is None or self.crawl_id is None:
             return
         try:
+            self.archive.commit_batch(reopen=False)  # what the crawl wrote, before the verdict
             if reason == "finished":
                 self.record_unanswered(spider)  # may make the listing incomplete
             status, complete = crawl_status(reason, spider)

@@ -28,6 +28,10 @@ UNPOG_MAX_LIST_PAGES = 500
 # when politeness is off (DOWNLOAD_DELAY < 0.25 s) on a multi-core machine, else 0 (inline:
 # a polite crawl leaves the core idle between pages).
 UNPOG_PARSE_WORKERS = "auto"
+# Seconds between commits of the archive during a crawl: each page's writes still land whole
+# (a savepoint each), and a crash loses at most this much work, fetched again next time.
+# 0: a commit per page. A polite crawl (a page every ~2 s) commits every page either way.
+UNPOG_COMMIT_INTERVAL = 1.0
 
 # --- Theme, Youth and Publications boards, attachments, sweep (issue 3) --------------------
 # Theme BoardIDs the `news` spider crawls: 0004 activity news, 0002 events, 0010 press.
