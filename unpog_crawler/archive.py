@@ -1312,8 +1312,9 @@ class Archive:
                 "UPDATE articles SET last_listed_crawl_id = ? WHERE url = ?", listed
             )
             # Read before its list page (reached by a prev/next link first): still listed.
+            # `+crawl_id`: look the article's few versions up, not every version of the crawl.
             self.db.conn.executemany(
-                "UPDATE versions SET found_by = 'list' WHERE crawl_id = ?1 AND found_by = 'link' "
+                "UPDATE versions SET found_by = 'list' WHERE +crawl_id = ?1 AND found_by = 'link' "
                 "AND article_id = (SELECT id FROM articles WHERE url = ?2)",
                 listed,
             )

@@ -8,6 +8,7 @@ pass items on, and close the crawl row with the truth about how the crawl ended.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -112,6 +113,10 @@ class ArchivePipeline:
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
         archive, crawl_id = self.archive, self.crawl_id
         if isinstance(item, ArticleRecord):
+            if item.found_by == "link" and item.url in self.listed:
+                # Parsed before its list page was read, archived after: listed all the same
+                # (archived before it, record_list_page corrects the version instead).
+                item = dataclasses.replace(item, found_by="list")
             outcome = archive.record_answer(crawl_id, item, utc_now(), self.crawler.spider.name)
             self.seen.add(item.url)
             self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
