@@ -94,3 +94,35 @@ async def test_a_crawl_with_a_bad_worker_count_does_not_start(replica, db_path):
     with pytest.raises(AssertionError, match="did not open the archive"):
         await crawl(replica.base_url, db_path, UNPOG_PARSE_WORKERS="many")
     assert not db_path.exists()
+
+
+@pytest_twisted.ensureDeferred
+async def test_workers_that_keep_dying_give_way_to_parsing_in_the_crawl_process():
+    parser = PageParser(1)
+    try:
+        for _ in range(parse_pool.MAX_POOL_DEATHS):
+            with pytest.raises(ParserCrashed):
+                await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
+
+        result, _links, _problems = await awaited(
+            parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {})
+        )
+    finally:
+        parser.close()
+
+    assert parser.workers == 0 and parser._pool is None
+    assert isinstance(result, ArticleRecord)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_page_read_between_deaths_keeps_the_workers():
+    parser = PageParser(1)
+    try:
+        for _ in range(parse_pool.MAX_POOL_DEATHS):
+            with pytest.raises(ParserCrashed):
+                await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
+            await awaited(parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {}))
+    finally:
+        parser.close()
+
+    assert parser.workers == 1

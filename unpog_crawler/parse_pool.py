@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds of download delay from which a crawl counts as polite: parsing inline then.
 POLITE_DELAY = 0.25
+# Worker pools that may die in a row, with no page read in between, before parsing inline.
+MAX_POOL_DEATHS = 3
 
 
 class ParserCrashed(Exception):
@@ -74,6 +76,7 @@ class PageParser:
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._deaths_in_a_row = 0  # pools that died with no page read since
 
     async def article_page(
         self, body: bytes, url: str, headers: Mapping[str, str]
@@ -86,23 +89,44 @@ class PageParser:
         return await self._run(read_list_page, body, url, headers, board)
 
     async def _run(self, function: Any, *args: Any) -> Any:
-        if not self.workers:
+        pool = (self._pool or self._start()) if self.workers else None
+        if pool is None:
             return function(*args)
-        pool = self._pool or self._start()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+            result = await asyncio.get_running_loop().run_in_executor(pool, function, *args)
         except BrokenProcessPool:
             if self._pool is pool:  # the first page to notice replaces the pool
-                self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
+                self._replace(pool)
             raise ParserCrashed("the parser process died reading the page") from None
+        self._deaths_in_a_row = 0
+        return result
 
-    def _start(self) -> ProcessPoolExecutor:
+    def _replace(self, pool: ProcessPoolExecutor) -> None:
+        self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+        self._deaths_in_a_row += 1
+        if self._deaths_in_a_row >= MAX_POOL_DEATHS:
+            # Workers that cannot even start (no /dev/shm, a sandbox) would fail every
+            # page; the crawl process can still parse them itself.
+            logger.warning(
+                "Parser processes died %d times in a row: parsing in the crawl process",
+                self._deaths_in_a_row,
+            )
+            self.workers = 0
+
+    def _start(self) -> ProcessPoolExecutor | None:
         # forkserver, not fork: forking a process that runs a reactor and threads can copy
         # a lock in a held state; the server process imports the parser once.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["unpog_crawler.parse_pool"])
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        try:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["unpog_crawler.parse_pool"])
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        except (OSError, ValueError, ImportError) as error:
+            logger.warning(
+                "Cannot start parser processes (%s): parsing in the crawl process", error
+            )
+            self.workers = 0
+            return None
         logger.info("Parsing pages in %d worker process(es)", self.workers)
         return self._pool
 
