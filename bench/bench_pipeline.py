@@ -53,10 +53,12 @@ def server_cpu(server: Server) -> float:
     return times.user + times.system
 
 
-def one(kind: str, server: Server, workdir: Path, index: int, extra: list[str]) -> dict[str, Any]:
+def one(
+    kind: str, server: Server, workdir: Path, index: int, extra: list[str], bare_extra: list[str]
+) -> dict[str, Any]:
     before = server_cpu(server)
     if kind == "bare":
-        run = bare_once(server, workdir, f"bare-{index}")
+        run = bare_once(server, workdir, f"bare-{index}", extra=bare_extra)
     else:
         db = fresh_db(workdir / f"pipeline-{index}.db")
         run = crawl_once(server, db, workdir, f"quarterly-{index}", extra=extra)
@@ -85,8 +87,16 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="extra setting for the quarterly crawl, e.g. UNPOG_PARSE_WORKERS=0 (repeatable)",
     )
+    parser.add_argument(
+        "--bare-set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra setting for the bare spider, e.g. CONCURRENT_ITEMS=100 (repeatable)",
+    )
     args = parser.parse_args()
     settings = f", quarterly with {' '.join(args.set)}" if args.set else ""
+    settings += f", bare with {' '.join(args.bare_set)}" if args.bare_set else ""
     print_header(
         f"Benchmark 1: pipeline overhead ({args.articles:,} articles, "
         f"paging={args.paging}{settings})"
@@ -97,7 +107,7 @@ def main() -> None:
     try:
         for index in range(1, args.runs + 1):
             for kind in ("bare", "quarterly"):
-                rows.append(one(kind, server, args.workdir, index, args.set))
+                rows.append(one(kind, server, args.workdir, index, args.set, args.bare_set))
     finally:
         server.stop()
     print()

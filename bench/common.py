@@ -307,11 +307,19 @@ def crawl_once(
     return run_child(command, workdir / f"{label}.log", stats)
 
 
-def bare_once(server: Server, workdir: Path, label: str, concurrency: int = 32) -> ChildRun:
-    """The bare spider over the same URLs."""
+def bare_once(
+    server: Server,
+    workdir: Path,
+    label: str,
+    concurrency: int = 32,
+    extra: Sequence[str] = (),
+) -> ChildRun:
+    """The bare spider over the same URLs (`extra`: NAME=value)."""
     stats = workdir / f"stats-{label}.json"
     stats.unlink(missing_ok=True)
     command = bare_command(server.base_url, server.urls_file, concurrency, stats)
+    for setting in extra:
+        command += ["-s", setting]
     return run_child(command, workdir / f"{label}.log", stats)
 
 
