@@ -37,6 +37,7 @@ T1 = "2024-05-02T09:00:00+00:00"
 T2 = "2024-05-03T09:00:00+00:00"
 T3 = "2024-05-04T09:00:00+00:00"
 SPIDER = "quarterly"
+LIST_URL = "/page/sub4_3_list.asp?page=1"
 
 
 def make_record(sn: int | str = 72, **overrides) -> ArticleRecord:
@@ -512,8 +513,8 @@ def test_listed_but_not_fetched_article_is_not_removed(archive):
     archive.record_article(first, make_record(77), T0, SPIDER)
     finish(archive, first, T0)
     second = open_crawl(archive, T1)
-    archive.record_listed(second, make_record(72).url)
-    archive.record_listed(second, "/page/sub4_3_view.asp?sn=999")  # not archived: no-op
+    listed = (make_record(72).url, "/page/sub4_3_view.asp?sn=999")  # 999: not archived, no-op
+    archive.record_list_page(second, ListPageAnswer(LIST_URL, listed), SPIDER, T1)
     archive.record_problem(second, make_record(72).fetched_url, "error", "HTTP 503", T1)
     row = finish(archive, second, T1)
     assert archive.article(make_record(72).url)["last_listed_crawl_id"] == second
@@ -1047,9 +1048,7 @@ def test_an_article_read_before_its_list_page_is_still_found_by_list(archive):
     archive.record_answer(crawl_id, linked, T0, SPIDER)
     archive.record_answer(crawl_id, make_record(73, found_by="link"), T0, SPIDER)
 
-    archive.record_list_page(
-        crawl_id, ListPageAnswer("/page/sub4_3_list.asp?page=1", (linked.url,)), SPIDER, T0
-    )
+    archive.record_list_page(crawl_id, ListPageAnswer(LIST_URL, (linked.url,)), SPIDER, T0)
 
     found = dict(archive.db.execute("select source_id, found_by from versions").fetchall())
     assert found == {"72": "list", "73": "link"}  # 73 is listed nowhere: reached by a link

@@ -1196,12 +1196,6 @@ class Archive:
         with self._transaction():
             self._count(crawl_id, "pages")
 
-    def record_listed(self, crawl_id: int, url: str) -> None:
-        """A list page of this crawl links the article at `url` (no-op if not archived yet)."""
-        self.db.execute(
-            "UPDATE articles SET last_listed_crawl_id = ? WHERE url = ?", [crawl_id, url]
-        )
-
     def record_article(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
     ) -> str:
