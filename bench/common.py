@@ -290,6 +290,11 @@ def fresh_db(path: Path) -> Path:
     return path
 
 
+def settings_args(settings: Sequence[str]) -> list[str]:
+    """`-s NAME=value` for each NAME=value."""
+    return [arg for setting in settings for arg in ("-s", setting)]
+
+
 def crawl_once(
     server: Server,
     db: Path,
@@ -301,9 +306,7 @@ def crawl_once(
     """One `scrapy crawl quarterly` into `db` against `server` (`extra`: NAME=value)."""
     stats = workdir / f"stats-{label}.json"
     stats.unlink(missing_ok=True)
-    command = quarterly_command(server.base_url, db, concurrency, stats)
-    for setting in extra:
-        command += ["-s", setting]
+    command = quarterly_command(server.base_url, db, concurrency, stats) + settings_args(extra)
     return run_child(command, workdir / f"{label}.log", stats)
 
 
@@ -318,9 +321,7 @@ def bare_once(
     stats = workdir / f"stats-{label}.json"
     stats.unlink(missing_ok=True)
     command = bare_command(server.base_url, server.urls_file, concurrency, stats)
-    for setting in extra:
-        command += ["-s", setting]
-    return run_child(command, workdir / f"{label}.log", stats)
+    return run_child(command + settings_args(extra), workdir / f"{label}.log", stats)
 
 
 def archive_counts(db: Path, crawl_id: int | None = None) -> dict[str, int]:

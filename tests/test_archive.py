@@ -1054,3 +1054,27 @@ def test_an_article_read_before_its_list_page_is_still_found_by_list(archive):
     assert found == {"72": "list", "73": "link"}  # 73 is listed nowhere: reached by a link
     articles = dict(archive.db.execute("select source_id, found_by from articles").fetchall())
     assert articles == {"72": "list", "73": "link"}
+
+
+def test_a_batch_commits_whole_units_and_drops_a_failed_one(archive, db_path):
+    """Group commits (UNPOG_COMMIT_INTERVAL): nothing is visible before the commit, and a unit
+    that fails half-way leaves nothing of itself in what is committed."""
+    crawl_id = open_crawl(archive)
+    archive.begin_batch()
+    archive.record_answer(crawl_id, make_record(72, etag='"a"'), T0, SPIDER)
+    broken = make_record(73, etag='"b"', downloads=("not a StoredFile",))
+    with pytest.raises(AttributeError):
+        archive.record_answer(crawl_id, broken, T0, SPIDER)
+    archive.record_answer(crawl_id, make_record(77, etag='"c"'), T0, SPIDER)
+
+    reader = sqlite3.connect(db_path)
+    try:
+        assert reader.execute("select count(*) from versions").fetchone()[0] == 0
+        archive.commit_batch(reopen=False)
+        urls = [row[0] for row in reader.execute("select url from articles order by url")]
+        validators = reader.execute("select count(*) from http_validators").fetchone()[0]
+        pages = reader.execute("select pages from crawls where id = ?", [crawl_id]).fetchone()
+    finally:
+        reader.close()
+    assert urls == [make_record(72).url, make_record(77).url]
+    assert (validators, pages[0]) == (2, 2)

@@ -4,6 +4,7 @@ costs one page, not the crawl."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sqlite3
 
@@ -36,11 +37,16 @@ async def awaited(coroutine):
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_crawl_parsed_in_a_worker_archives_what_an_inline_crawl_does(replica, tmp_path):
+async def test_a_crawl_parsed_in_a_worker_archives_what_an_inline_crawl_does(
+    replica, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO, logger="unpog_crawler.parse_pool")
     inline, pooled = tmp_path / "inline" / "a.db", tmp_path / "pooled" / "a.db"
 
     first = await crawl(replica.base_url, inline, UNPOG_PARSE_WORKERS=0)
+    assert "worker process" not in caplog.text
     second = await crawl(replica.base_url, pooled, UNPOG_PARSE_WORKERS=2)
+    assert "Parsing pages in 2 worker process(es)" in caplog.text
 
     assert archived(pooled) == archived(inline)
     assert len(archived(inline)) == first["new"] == second["new"] > 0
