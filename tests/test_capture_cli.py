@@ -17,6 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from unpog_crawler import capture_cli
 from unpog_crawler.archive import Archive, _hash_content, _row_content, capture_time
+from unpog_crawler.warc import GZIP_LEVEL
 
 REPO = Path(__file__).resolve().parent.parent
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
@@ -115,7 +116,7 @@ async def test_verify_catches_an_edited_payload_with_recomputed_gzip(replica, db
 
 
 def same_size_forgery(record: bytes, length: int) -> bytes:
-    """The record with one letter of its page changed, gzipped as warcio does and the same
+    """The record with one letter of its page changed, gzipped as the crawl does and the same
     size as the original member, so that every other record stays where the index says."""
     body_start = record.index(b"<html")
     for position in range(body_start, len(record)):
@@ -125,7 +126,7 @@ def same_size_forgery(record: bytes, length: int) -> bytes:
             if letter == record[position]:
                 continue
             text = record[:position] + bytes([letter]) + record[position + 1 :]
-            packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+            packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
             forged = packer.compress(text) + packer.flush()
             if len(forged) == length:
                 return forged
