@@ -23,6 +23,7 @@ from unpog_crawler.archive import (
     ArchiveError,
     ArchiveLocked,
     ArchiveUnavailable,
+    BadSearch,
     NewerSchema,
     NotAnArchive,
     UnknownArticle,
@@ -1018,9 +1019,28 @@ def test_search_orders_ties_by_article_and_version(archive):
     crawl_id = open_crawl(archive)
     for sn in (5, 3, 4):
         archive.record_article(crawl_id, make_record(sn, title="Same title"), T0, SPIDER)
-    hits = archive.search("same title", all_versions=True)
+    hits = archive.search("same title", all_versions=True, order="rank")
     assert [hit["article_id"] for hit in hits] == [1, 2, 3]
     assert [hit["article_id"] for hit in archive.search("same title", limit=2)] == [1, 2]
+
+
+def test_search_over_all_versions_lists_the_newest_first_unless_asked_to_rank(archive):
+    crawl_id = open_crawl(archive)
+    dense = "Grants grants grants for grants"
+    archive.record_article(crawl_id, make_record(5, body_text=dense), T0, SPIDER)
+    archive.record_article(crawl_id, make_record(6, body_text="One grant: grants."), T0, SPIDER)
+    finish(archive, crawl_id, T0)
+    second = open_crawl(archive, T1)
+    archive.record_article(second, make_record(5, body_text="Grants, reworded."), T1, SPIDER)
+    newest = archive.search("grants", all_versions=True)
+    assert [(hit["article_id"], hit["version"]) for hit in newest] == [(1, 2), (2, 1), (1, 1)]
+    assert [hit["captured_at"] for hit in newest] == [T1, T0, T0]
+    ranked = archive.search("grants", all_versions=True, order="rank")
+    assert (ranked[0]["article_id"], ranked[0]["version"]) == (1, 1)  # the densest text
+    assert archive.search("grants", all_versions=True, order="rank", limit=1) == ranked[:1]
+    assert [hit["version"] for hit in archive.search("grants", order="newest")] == [2, 1]
+    with pytest.raises(BadSearch, match="search order must be one of rank, newest"):
+        archive.search("grants", order="oldest")
 
 
 def test_migration_0008_indexes_the_latest_versions_of_an_existing_archive(db_path):

@@ -177,7 +177,9 @@ def test_search_latest_and_all_versions(crawled, metadata):
     assert [(r["url"], r["version"]) for r in latest] == [(EDITED_URL, 2)]
     assert "[Colombo]" in latest[0]["snippet"]
     every = rows(crawled, metadata, "/unpog/search_all_versions.json", q="Colombo")
-    assert sorted((r["url"], r["version"]) for r in every) == [(EDITED_URL, 1), (EDITED_URL, 2)]
+    assert [(r["url"], r["version"]) for r in every] == [(EDITED_URL, 2), (EDITED_URL, 1)]
+    ranked = rows(crawled, metadata, "/unpog/search_all_versions_ranked.json", q="Colombo")
+    assert sorted((r["url"], r["version"]) for r in ranked) == [(EDITED_URL, 1), (EDITED_URL, 2)]
     hangul = rows(crawled, metadata, "/unpog/search_latest.json", q="신뢰에")
     assert [r["url"] for r in hangul] == [EDITED_URL] and HANGUL in hangul[0]["snippet"].replace(
         "[", ""

@@ -160,6 +160,15 @@ def test_search_all_versions_finds_old_and_removed_texts(crawled):
     assert (EDITED_URL, 1) not in {(h["url"], h["version"]) for h in latest_only}
 
 
+def test_search_all_versions_lists_newest_first_or_ranked(crawled):
+    newest = run_json(crawled, "search", "--all-versions", "Colombo")
+    assert [(h["url"], h["version"]) for h in newest] == [(EDITED_URL, 2), (EDITED_URL, 1)]
+    ranked = run_json(crawled, "search", "--all-versions", "--order", "rank", "Colombo")
+    assert sorted((h["url"], h["version"]) for h in ranked) == [(EDITED_URL, 1), (EDITED_URL, 2)]
+    bad = run("search", "--order", "oldest", "Colombo", "--db", str(crawled.db), ok=False)
+    assert bad.exit_code == 2 and "'oldest' is not one of 'rank', 'newest'" in bad.output
+
+
 def test_search_words_with_operators_are_literal_and_raw_is_fts5(crawled):
     assert run_json(crawled, "search", "follow-up clinic")[0]["url"] == EDITED_URL
     raw = run_json(crawled, "search", "--raw", "clinic OR nonexistentword")

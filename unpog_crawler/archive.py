@@ -121,6 +121,10 @@ class BadSearch(ArchiveError):
     """SQLite's full-text search refused the query."""
 
 
+# Orders of Archive.search: best match first, or most recently archived first.
+SEARCH_ORDERS = ("rank", "newest")
+
+
 # --- Documentation of the schema (reused by the README and Datasette metadata) -----------------
 
 TABLE_DOCS: dict[str, str] = {
@@ -1699,13 +1703,26 @@ class Archive:
         return self.version(article_id, old), self.version(article_id, new)
 
     def search(
-        self, query: str, *, all_versions: bool = False, raw: bool = False, limit: int = 50
+        self,
+        query: str,
+        *,
+        all_versions: bool = False,
+        raw: bool = False,
+        limit: int = 50,
+        order: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Full-text search of titles and body texts, best match first, with a snippet.
+        """Full-text search of titles and body texts, with a snippet.
 
         Latest versions only (live or removed articles), or every version ever captured.
-        Words are matched as given (`raw` passes FTS5 syntax through: OR, NEAR, prefix*).
+        `order`: 'rank' (best match first, the default for latest versions) or 'newest'
+        (most recently archived first, the default over all versions: a history search,
+        like `git log -S`). Words are matched as given (`raw` passes FTS5 syntax through:
+        OR, NEAR, prefix*).
         """
+        order = order or ("newest" if all_versions else "rank")
+        if order not in SEARCH_ORDERS:
+            choices = ", ".join(SEARCH_ORDERS)
+            raise BadSearch(f"search order must be one of {choices}, not {order!r}")
         match = query if raw else fts_phrase_query(query)
         if not match.strip():
             raise BadSearch("the search query is empty: give at least one word")
@@ -1714,16 +1731,23 @@ class Archive:
         fts = "versions_fts" if all_versions else "latest_fts"
         # Rank inside the index and keep the best `limit` rows (ties by rowid, so the cut is
         # deterministic) before joining anything: a common word matches ~100k rows, and
-        # joining each of them, or making its snippet, costs more than ranking it.
+        # joining each of them, or making its snippet, costs more than ranking it. Newest
+        # first reads the index backwards and stops after `limit` rows: over all versions,
+        # ranking a common word scores each of its ~170k matches (bench/RESULTS.md).
+        if order == "rank":
+            top = f"bm25({fts}) AS score FROM {fts} WHERE {fts} MATCH :q ORDER BY score, rowid"
+            ordering = "top.score, v.article_id, v.version"
+        else:
+            top = f"NULL AS score FROM {fts} WHERE {fts} MATCH :q ORDER BY rowid DESC"
+            ordering = "top.id DESC"
         sql = (
-            f"WITH top AS (SELECT rowid AS id, bm25({fts}) AS score FROM {fts} "
-            f"  WHERE {fts} MATCH :q ORDER BY score, rowid LIMIT :limit) "
+            f"WITH top AS (SELECT rowid AS id, {top} LIMIT :limit) "
             "SELECT a.id AS article_id, a.url, a.status, v.version, v.captured_at, "
             "v.crawl_id, v.kind, v.title, "
             f"(SELECT snippet({fts}, -1, '[', ']', '…', 12) FROM {fts} "
             f" WHERE {fts} MATCH :q AND rowid = top.id) AS snippet "
-            "FROM top JOIN versions v ON v.id = top.id JOIN articles a ON a.id = v.article_id "
-            "ORDER BY top.score, v.article_id, v.version"
+            f"FROM top JOIN versions v ON v.id = top.id JOIN articles a ON a.id = v.article_id "
+            f"ORDER BY {ordering}"
         )
         try:
             return list(self.db.query(sql, {"q": match, "limit": limit}))

@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from unpog_crawler.archive import Archive, ArchiveError
+from unpog_crawler.archive import SEARCH_ORDERS, Archive, ArchiveError
 from unpog_crawler.items import CONTENT_FIELDS
 
 DEFAULT_DB = "archive/unpog.db"
@@ -243,14 +243,27 @@ def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bo
 @click.argument("query")
 @click.option("--all-versions", is_flag=True, help="Search every version ever captured.")
 @click.option("--raw", is_flag=True, help="QUERY is FTS5 syntax (OR, NEAR, prefix*).")
+@click.option(
+    "--order",
+    type=click.Choice(SEARCH_ORDERS),
+    help="rank: best match first (default for latest versions); newest: most recently "
+    "archived first (default with --all-versions).",
+)
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @db_option
 @json_option
 def search(
-    query: str, all_versions: bool, raw: bool, limit: int, db_path: str, as_json: bool
+    query: str,
+    all_versions: bool,
+    raw: bool,
+    order: str | None,
+    limit: int,
+    db_path: str,
+    as_json: bool,
 ) -> None:
-    """Full-text search of titles and body texts (latest versions, or --all-versions),
-    best match first, with snippets. Every word must match.
+    """Full-text search of titles and body texts, with snippets: the latest versions, best
+    match first, or --all-versions, most recently archived first (a history of the words;
+    --order rank ranks them instead, slower on common words). Every word must match.
 
     \b
     Example:
@@ -258,7 +271,7 @@ def search(
       unpog search --all-versions --raw 'innovat* OR reform'
     """
     with open_archive(db_path) as archive:
-        hits = archive.search(query, all_versions=all_versions, raw=raw, limit=limit)
+        hits = archive.search(query, all_versions=all_versions, raw=raw, limit=limit, order=order)
     if as_json:
         click.echo(to_json(hits))
         return
