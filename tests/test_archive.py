@@ -918,6 +918,22 @@ def test_as_of_pages_add_up_to_the_whole_archive(archive, size):
     assert [r["source_id"] for r in archive.as_of(T3, limit=2, after=2)] == ["78", "79"]
 
 
+def test_a_streamed_as_of_shows_one_state_while_a_crawl_writes(archive, db_path):
+    three_crawls(archive)
+    later = "2024-12-31T00:00:00+00:00"
+    with Archive(db_path) as reader:
+        rows = reader.iter_as_of(later, page_size=1)
+        first = next(rows)
+        crawl_id = open_crawl(archive, "2024-05-10T09:00:00+00:00")
+        edited = make_record(80, body_text="Edited while the export was half read.")
+        archive.record_article(crawl_id, edited, "2024-05-10T09:00:00+00:00", SPIDER)
+        finish(archive, crawl_id, "2024-05-10T09:00:00+00:00", complete=False)
+        streamed = [first, *rows]
+        assert {r["source_id"]: r["version"] for r in streamed}["80"] == 1
+        assert {r["source_id"]: r["version"] for r in reader.as_of(later)}["80"] == 2
+        assert not reader.db.conn.in_transaction  # the read ended with the stream
+
+
 def test_an_as_of_page_walks_the_articles_primary_key_without_sorting(archive):
     three_crawls(archive)
     statements: list[str] = []

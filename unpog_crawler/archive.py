@@ -1798,13 +1798,24 @@ class Archive:
     def iter_as_of(
         self, moment: str, *, after: int = 0, page_size: int = AS_OF_PAGE_SIZE
     ) -> Iterator[dict[str, Any]]:
-        """Every row of `as_of(moment)`, read page by page: memory holds one page at a time."""
-        while True:
-            page = self.as_of(moment, limit=page_size, after=after)
-            yield from page
-            if len(page) < page_size:
-                return
-            after = page[-1]["article_id"]
+        """Every row of `as_of(moment)`, read page by page: memory holds one page at a time.
+
+        The pages are read in one transaction, so they show one state of the archive even
+        while a crawl writes to it (WAL readers keep the snapshot their first read took).
+        """
+        snapshot = not self.db.conn.in_transaction
+        if snapshot:
+            self.db.execute("BEGIN")
+        try:
+            while True:
+                page = self.as_of(moment, limit=page_size, after=after)
+                yield from page
+                if len(page) < page_size:
+                    return
+                after = page[-1]["article_id"]
+        finally:
+            if snapshot and self.db.conn.in_transaction:
+                self.db.execute("COMMIT")  # nothing was written: this ends the read
 
     def export_rows(self, *, all_versions: bool = False) -> Iterator[dict[str, Any]]:
         """The latest version of every article (live or removed), or every version."""
