@@ -42,6 +42,7 @@ def measured(run: ChildRun, server_cpu_s: float) -> dict[str, Any]:
         "rate": pages / elapsed if elapsed else 0.0,
         "wall": run.wall_s,
         "cpu": run.cpu_s,
+        "helpers_cpu": run.helpers_cpu_s,
         "rss": run.max_rss_mb,
         "server_cpu": server_cpu_s / elapsed if elapsed else 0.0,
         "rc": run.returncode,
@@ -112,10 +113,10 @@ def main() -> None:
         server.stop()
     print()
     print_table(
-        ["run", "spider", "pages", "s (engine)", "pages/s", "wall s", "CPU s", "peak RSS MiB",
-         "server CPU", "exit"],
+        ["run", "spider", "pages", "s (engine)", "pages/s", "wall s", "CPU s",
+         "helpers' CPU s", "peak RSS MiB", "server CPU", "exit"],
         [[r["run"], r["kind"], r["pages"], r["elapsed"], r["rate"], r["wall"], r["cpu"],
-          r["rss"], f"{r['server_cpu']:.0%}", r["rc"]] for r in rows],
+          r["helpers_cpu"], r["rss"], f"{r['server_cpu']:.0%}", r["rc"]] for r in rows],
     )  # fmt: skip
     bare = statistics.median(r["rate"] for r in rows if r["kind"] == "bare")
     ours = statistics.median(r["rate"] for r in rows if r["kind"] == "quarterly")
