@@ -611,15 +611,26 @@ def _js_links(script: str, board: site.Board) -> tuple[str | None, str | None]:
 
 
 def _plain_link(
-    href: str, url: str, board: site.Board
+    href: str, url: str, board: site.Board, url_without_query: str | None = None
 ) -> tuple[str | None, str | None, str | None]:
     """(view, issue page, list page) canonical URL of an ordinary href on our hosts."""
     # An href with a path or a query resolves the same against the page URL with or without
     # the page's query (urljoin keeps the base's query only for a bare "?" or "scheme:"):
     # list pages differ only by ?page=, so without it the cache below hits.
+    if not _has_path_or_query(href):
+        return _resolved_link(href, url, board)
+    return _resolved_link(href, url_without_query or _without_query(url), board)
+
+
+@lru_cache(maxsize=8192)
+def _has_path_or_query(href: str) -> bool:
+    """Cached: a list page repeats the same paging hrefs as every other list page."""
     parts = urlsplit(href)
-    base = url.split("#", 1)[0].split("?", 1)[0] if parts.path or parts.query else url
-    return _resolved_link(href, base, board)
+    return bool(parts.path or parts.query)
+
+
+def _without_query(url: str) -> str:
+    return url.split("#", 1)[0].split("?", 1)[0]
 
 
 @lru_cache(maxsize=8192)
@@ -651,14 +662,16 @@ class _LinkCollector:
 
     def __init__(self, url: str, paging: set, board: site.Board) -> None:
         self.url, self.paging, self.board = url, paging, board
+        self.url_without_query = _without_query(url)
         self.views: dict[str, None] = {}
         self.issues: dict[str, None] = {}
         self.lists: dict[str, None] = {}
 
     def add(self, el: lxml.html.HtmlElement) -> None:
         href = (el.get("href") or "").strip()
-        scripts = [el.get("onclick") or ""]
-        if href.lower().startswith("javascript:"):
+        onclick = el.get("onclick")
+        scripts = [onclick] if onclick else []
+        if href[:11].lower() == "javascript:":
             scripts, href = [*scripts, href], ""
         # Without a recognised paging block, list links anywhere count (noted, not lost).
         in_paging = not self.paging or el in self.paging
@@ -668,13 +681,16 @@ class _LinkCollector:
             self._keep(view, None, page if in_paging else None)
             hrefs += site.JS_URL_RE.findall(script)
         for link in hrefs:
-            view, issue, page = _plain_link(link, self.url, self.board)
+            view, issue, page = _plain_link(link, self.url, self.board, self.url_without_query)
             self._keep(view, issue, page if in_paging else None)
 
     def _keep(self, view: str | None, issue: str | None, page: str | None) -> None:
-        for found, into in ((view, self.views), (issue, self.issues), (page, self.lists)):
-            if found:
-                into[found] = None
+        if view:
+            self.views[view] = None
+        if issue:
+            self.issues[issue] = None
+        if page:
+            self.lists[page] = None
 
 
 def find_links(
