@@ -1393,15 +1393,22 @@ class Archive:
         URL: then a new version (same text, changed_fields ["files"]) links the new file.
         """
         with self._transaction():
-            article = self._article_row(record.url)
-            if article is None:
+            # Only the columns used: a whole version row carries the body twice.
+            found = self.db.execute(
+                "SELECT a.id, a.current_version, v.id, v.crawl_id, v.content_hash "
+                "FROM articles a JOIN versions v ON v.article_id = a.id "
+                "AND v.version = a.current_version WHERE a.url = ?",
+                [record.url],
+            ).fetchone()
+            if found is None:
                 return outcome
+            article = {"id": found[0], "current_version": found[1]}
+            version = {"id": found[2], "crawl_id": found[3], "content_hash": found[4]}
             self.db.execute(
                 "UPDATE articles SET board_id = ?, published = ?, place = ?, found_by = ? "
                 "WHERE id = ?",
                 [record.board_id, record.published, record.place, record.found_by, article["id"]],
             )
-            version = self._version_row(article["id"], article["current_version"])
             file_ids = self._file_rows(crawl_id, record, captured_at)
             earlier = version["crawl_id"] != crawl_id  # this crawl's version is new anyway
             if earlier and self._file_bytes_changed(version["id"], file_ids):
