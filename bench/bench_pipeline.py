@@ -118,12 +118,18 @@ def main() -> None:
         [[r["run"], r["kind"], r["pages"], r["elapsed"], r["rate"], r["wall"], r["cpu"],
           r["helpers_cpu"], r["rss"], f"{r['server_cpu']:.0%}", r["rc"]] for r in rows],
     )  # fmt: skip
-    bare = statistics.median(r["rate"] for r in rows if r["kind"] == "bare")
-    ours = statistics.median(r["rate"] for r in rows if r["kind"] == "quarterly")
+    bare = [r["rate"] for r in rows if r["kind"] == "bare"]
+    ours = [r["rate"] for r in rows if r["kind"] == "quarterly"]
     articles = {r.get("articles") for r in rows if r["kind"] == "quarterly"}
+    # The verdict compares each spider's fastest run, as timeit takes the minimum: on a
+    # shared machine a run can sit idle for seconds (the bare spider once took 41 s for 16
+    # CPU s), and a median of three would then judge that stall, not the spiders.
+    best = max(ours) / max(bare)
     print_table(
-        ["median pages/s: bare", "quarterly", "ratio", "target", "verdict", "articles archived"],
-        [[bare, ours, f"{ours / bare:.2f}", f">= {TARGET}", verdict(ours / bare >= TARGET),
+        ["pages/s, fastest run: bare", "quarterly", "ratio", "target", "verdict",
+         "median ratio (info)", "articles archived"],
+        [[max(bare), max(ours), f"{best:.2f}", f">= {TARGET}", verdict(best >= TARGET),
+          f"{statistics.median(ours) / statistics.median(bare):.2f}",
           ", ".join(str(a) for a in sorted(articles))]],
     )  # fmt: skip
     print_table(
