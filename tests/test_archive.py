@@ -934,6 +934,15 @@ def test_a_streamed_as_of_shows_one_state_while_a_crawl_writes(archive, db_path)
         assert not reader.db.conn.in_transaction  # the read ended with the stream
 
 
+def test_a_stream_left_open_past_its_archive_closes_quietly(archive, db_path):
+    three_crawls(archive)
+    reader = Archive(db_path)
+    rows = reader.iter_as_of(T3, page_size=1)
+    next(rows)
+    reader.close()  # as `unpog as-of | head` does: the reader stops, the archive closes
+    rows.close()  # no "Cannot operate on a closed database" from the generator
+
+
 def test_an_as_of_page_walks_the_articles_primary_key_without_sorting(archive):
     three_crawls(archive)
     statements: list[str] = []

@@ -1821,8 +1821,16 @@ class Archive:
                     return
                 after = page[-1]["article_id"]
         finally:
-            if snapshot and self.db.conn.in_transaction:
-                self.db.execute("COMMIT")  # nothing was written: this ends the read
+            self._end_read(snapshot)
+
+    def _end_read(self, began: bool) -> None:
+        """End the read transaction a stream began (nothing was written in it), unless the
+        stream outlived the connection (a reader that stopped early, closed first)."""
+        try:
+            if began and self.db.conn.in_transaction:
+                self.db.execute("COMMIT")
+        except sqlite3.ProgrammingError:  # closed: SQLite ended the read with it
+            pass
 
     def export_rows(self, *, all_versions: bool = False) -> Iterator[dict[str, Any]]:
         """The latest version of every article (live or removed), or every version."""
