@@ -24,6 +24,11 @@ from typing import Any
 
 import scrapy
 
+try:
+    import psutil
+except ImportError:  # the [bench] extra; without it helper processes count 0 CPU
+    psutil = None
+
 from unpog_crawler.replica import templates
 from unpog_crawler.replica.content import ARTICLES, Article
 from unpog_crawler.replica.server import ReplicaSite
@@ -217,9 +222,7 @@ HELPER_SAMPLE_S = 0.25
 
 def sample_helpers(pid: int, seen: dict[int, float]) -> None:
     """The CPU seconds so far of each descendant of `pid` (psutil, when installed)."""
-    try:
-        import psutil
-    except ImportError:  # the [bench] extra is not installed: helpers count 0
+    if psutil is None:  # the [bench] extra is not installed: helpers count 0
         return
     try:
         children = psutil.Process(pid).children(recursive=True)
