@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
+import os
 import signal
 import sqlite3
+import threading
 
 import pytest
 import pytest_twisted
@@ -132,3 +135,68 @@ async def test_a_page_read_between_deaths_keeps_the_workers():
         parser.close()
 
     assert parser.workers == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_answers_find_their_calls_when_many_are_in_flight_across_workers():
+    parser = PageParser(2)
+    try:
+        answers = await awaited(
+            asyncio.gather(*(parser._run(operator.mul, number, number) for number in range(200)))
+        )
+        busy = [(worker.busy, len(worker.waiting)) for worker in parser._pool.workers]
+    finally:
+        parser.close()
+
+    assert answers == [number * number for number in range(200)]
+    assert busy == [(0, 0), (0, 0)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_error_in_a_worker_reaches_the_caller_as_it_would_inline():
+    parser = PageParser(1)
+    try:
+        with pytest.raises(ZeroDivisionError):
+            await awaited(parser._run(operator.truediv, 1, 0))
+        with pytest.raises(RuntimeError, match="unpicklable answer"):
+            await awaited(parser._run(threading.Lock))
+        assert await awaited(parser._run(operator.add, 2, 3)) == 5
+    finally:
+        parser.close()
+    assert parser._deaths_in_a_row == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_ctrl_c_is_left_to_the_crawl_and_close_ends_the_workers():
+    parser = PageParser(2)
+    warm_up = asyncio.gather(*(parser._run(operator.add, n, 0) for n in (1, 2)))
+    assert await awaited(warm_up) == [1, 2]  # each worker answered once: both are serving
+    processes = [worker.process for worker in parser._pool.workers]
+    for process in processes:
+        os.kill(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends to all of them
+    try:
+        assert await awaited(
+            asyncio.gather(*(parser._run(operator.add, n, 1) for n in range(10)))
+        ) == list(range(1, 11))
+    finally:
+        parser.close()
+
+    assert parser._pool is None
+    assert [process.is_alive() for process in processes] == [False, False]
+    assert [process.exitcode for process in processes] == [0, 0]  # they ended, not killed
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_worker_killed_between_pages_fails_the_next_page_only():
+    parser = PageParser(1)
+    try:
+        await awaited(parser._run(operator.add, 1, 1))
+        process = parser._pool.workers[0].process
+        process.kill()
+        process.join(5)
+        await awaited(asyncio.sleep(0.2))  # the crawl's loop reads the end of the socket
+        with pytest.raises(ParserCrashed):
+            await awaited(parser._run(operator.add, 1, 1))
+        assert await awaited(parser._run(operator.add, 2, 2)) == 4
+    finally:
+        parser.close()

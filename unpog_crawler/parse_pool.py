@@ -4,7 +4,8 @@ A polite crawl of the live site fetches a page every two seconds or so: parsing 
 crawl process costs nothing, and that is what happens (``UNPOG_PARSE_WORKERS=0``). With
 politeness off (a local mirror, the replica, a benchmark) the crawl process is CPU-bound
 and parsing is its largest share, so pages are parsed in worker processes
-(``concurrent.futures``), on the cores Scrapy's single thread leaves idle.
+(one socket each, read by the crawl's own event loop), on the cores Scrapy's single
+thread leaves idle.
 
 The functions run in a worker are pure (bytes, URL and headers in; records and links out),
 so both ways give the same result. A worker that dies on a page (a crash in a C library, an
@@ -14,12 +15,16 @@ out-of-memory kill) fails that page only: it is reported, and a new pool takes o
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
 import multiprocessing
 import os
+import pickle
+import signal
+import socket
+import struct
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from unpog_crawler import health, site
@@ -32,6 +37,11 @@ logger = logging.getLogger(__name__)
 POLITE_DELAY = 0.25
 # Worker pools that may die in a row, with no page read in between, before parsing inline.
 MAX_POOL_DEATHS = 3
+# Seconds a worker gets to exit once the crawl hangs up, before it is killed.
+CLOSE_TIMEOUT = 5.0
+
+
+DIED = "the parser process died reading the page"
 
 
 class ParserCrashed(Exception):
@@ -71,11 +81,11 @@ def worker_count(settings: Any) -> int:
 
 
 class PageParser:
-    """Runs the page readers inline (no workers) or in a process pool."""
+    """Runs the page readers inline (no workers) or in worker processes."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: _Workers | None = None
         self._deaths_in_a_row = 0  # pools that died with no page read since
 
     async def article_page(
@@ -93,17 +103,17 @@ class PageParser:
         if pool is None:
             return function(*args)
         try:
-            result = await asyncio.get_running_loop().run_in_executor(pool, function, *args)
-        except BrokenProcessPool:
+            result = await pool.call(function, args)
+        except ParserCrashed:
             if self._pool is pool:  # the first page to notice replaces the pool
                 self._replace(pool)
-            raise ParserCrashed("the parser process died reading the page") from None
+            raise
         self._deaths_in_a_row = 0
         return result
 
-    def _replace(self, pool: ProcessPoolExecutor) -> None:
+    def _replace(self, pool: _Workers) -> None:
         self._pool = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.close(wait=False)
         self._deaths_in_a_row += 1
         if self._deaths_in_a_row >= MAX_POOL_DEATHS:
             # Workers that cannot even start (no /dev/shm, a sandbox) would fail every
@@ -114,13 +124,9 @@ class PageParser:
             )
             self.workers = 0
 
-    def _start(self) -> ProcessPoolExecutor | None:
-        # forkserver, not fork: forking a process that runs a reactor and threads can copy
-        # a lock in a held state; the server process imports the parser once.
+    def _start(self) -> _Workers | None:
         try:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["unpog_crawler.parse_pool"])
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = _Workers(self.workers)
         except (OSError, ValueError, ImportError) as error:
             logger.warning(
                 "Cannot start parser processes (%s): parsing in the crawl process", error
@@ -132,5 +138,153 @@ class PageParser:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.close(wait=True)
             self._pool = None
+
+
+# --- The worker processes -------------------------------------------------------------------
+# concurrent.futures.ProcessPoolExecutor costs the crawl process ~0.25 ms of CPU per call
+# (two helper threads, their GIL hand-offs, a queue per direction); a socket per worker,
+# read by the crawl's own event loop, costs ~0.04 ms (bench/RESULTS.md, benchmark 1).
+
+_FRAME = struct.Struct("!Q")  # length of the pickle that follows
+
+
+def _frame(message: Any) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _FRAME.pack(len(data)) + data
+
+
+def _serve(connection: socket.socket) -> None:
+    """A worker: answers each (number, function, args) in turn until the crawl hangs up."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the crawl's: it closes us
+    with connection, connection.makefile("rb") as calls, connection.makefile("wb") as answers:
+        while len(head := calls.read(_FRAME.size)) == _FRAME.size:
+            number, function, args = pickle.loads(calls.read(_FRAME.unpack(head)[0]))
+            try:
+                answer = (number, True, function(*args))
+            except Exception as error:  # the caller's to handle, as if called inline
+                answer = (number, False, error)
+            try:
+                frame = _frame(answer)
+            except Exception as error:  # an answer that cannot travel
+                frame = _frame((number, False, RuntimeError(f"unpicklable answer: {error!r}")))
+            answers.write(frame)
+            answers.flush()
+
+
+class _Worker:
+    """One worker process and the socket to it; answers come back by call number."""
+
+    def __init__(self, context: Any) -> None:
+        self._socket, theirs = socket.socketpair()
+        try:
+            self.process = context.Process(
+                target=_serve, args=(theirs,), name="unpog-parser", daemon=True
+            )
+            self.process.start()
+        except BaseException:
+            self._socket.close()
+            raise
+        finally:
+            theirs.close()
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+        self.busy = 0  # calls sent or about to be, for the pool to choose the least busy
+        self._numbers = itertools.count()
+        self._connected: asyncio.Future[asyncio.StreamWriter] | None = None
+        self._reading: asyncio.Task[None] | None = None
+        self.dead = False
+
+    async def call(self, function: Any, args: tuple[Any, ...]) -> Any:
+        if self._connected is None:
+            self._connected = asyncio.ensure_future(self._connect())
+        try:
+            writer = await self._connected
+        except OSError as error:
+            self.dead = True
+            raise ParserCrashed(f"cannot reach the parser process: {error}") from None
+        if self.dead:
+            raise ParserCrashed(DIED)
+        number = next(self._numbers)
+        answer = self.waiting[number] = asyncio.get_running_loop().create_future()
+        writer.write(_frame((number, function, args)))
+        return await answer
+
+    async def _connect(self) -> asyncio.StreamWriter:
+        reader, writer = await asyncio.open_unix_connection(sock=self._socket)
+        self._reading = asyncio.ensure_future(self._read_answers(reader))
+        return writer
+
+    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                (size,) = _FRAME.unpack(await reader.readexactly(_FRAME.size))
+                number, ok, value = pickle.loads(await reader.readexactly(size))
+                answer = self.waiting.pop(number, None)
+                if answer is None or answer.done():
+                    continue
+                if ok:
+                    answer.set_result(value)
+                else:
+                    answer.set_exception(value)
+        except (asyncio.IncompleteReadError, OSError):
+            pass  # the worker is gone
+        except Exception:  # an answer that cannot be read: the worker is not trusted further
+            logger.exception("Unreadable answer from a parser process")
+            self.process.kill()
+        finally:
+            self._died()
+
+    def _died(self) -> None:
+        self.dead = True
+        waiting, self.waiting = self.waiting, {}
+        for answer in waiting.values():
+            if not answer.done():
+                answer.set_exception(ParserCrashed(DIED))
+
+    def close(self, wait: bool) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.shutdown(socket.SHUT_RDWR)  # the worker reads the end of its calls
+        if self._connected is not None and self._connected.done():
+            self._connected.result().close()
+        elif self._connected is not None:
+            self._connected.cancel()
+        else:
+            self._socket.close()
+        if self._reading is not None:
+            self._reading.cancel()
+        self._died()
+        if wait:
+            self.process.join(CLOSE_TIMEOUT)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(CLOSE_TIMEOUT)
+
+
+class _Workers:
+    """The worker processes of one pool: each call goes to the least busy."""
+
+    def __init__(self, count: int) -> None:
+        # forkserver, not fork: forking a process that runs a reactor and threads can copy
+        # a lock in a held state; the server process imports the parser once.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["unpog_crawler.parse_pool"])
+        self.workers: list[_Worker] = []
+        try:
+            for _ in range(count):
+                self.workers.append(_Worker(context))
+        except BaseException:
+            self.close(wait=False)
+            raise
+
+    async def call(self, function: Any, args: tuple[Any, ...]) -> Any:
+        worker = min(self.workers, key=lambda worker: worker.busy)
+        worker.busy += 1
+        try:
+            return await worker.call(function, args)
+        finally:
+            worker.busy -= 1
+
+    def close(self, wait: bool) -> None:
+        for worker in self.workers:
+            worker.close(wait)
