@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from scrapy.utils.conf import build_component_list
 
 from unpog_crawler.cli import project_settings
 
@@ -28,3 +29,13 @@ def test_defaults_are_polite_to_the_live_site():
 )
 def test_command_line_settings_override_the_defaults(name, value):
     assert project_settings({name: value}).get(name) == value
+
+
+def test_spider_middlewares_with_nothing_to_catch_are_off():
+    settings = project_settings({})
+    enabled = build_component_list(settings.getwithbase("SPIDER_MIDDLEWARES"))
+
+    assert "scrapy.spidermiddlewares.depth.DepthMiddleware" not in enabled
+    assert "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware" not in enabled
+    assert "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware" in enabled
+    assert "scrapy.spidermiddlewares.referer.RefererMiddleware" in enabled
