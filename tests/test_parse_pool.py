@@ -4,12 +4,14 @@ costs one page, not the crawl."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import operator
 import os
 import signal
 import sqlite3
 import threading
+from collections.abc import Iterator
 
 import pytest
 import pytest_twisted
@@ -35,6 +37,15 @@ def archived(db_path) -> list[tuple]:
         connection.close()
 
 
+@contextlib.contextmanager
+def running_parser(workers: int) -> Iterator[PageParser]:
+    parser = PageParser(workers)
+    try:
+        yield parser
+    finally:
+        parser.close()
+
+
 async def awaited(coroutine):
     return await Deferred.fromFuture(asyncio.ensure_future(coroutine))
 
@@ -58,16 +69,13 @@ async def test_a_crawl_parsed_in_a_worker_archives_what_an_inline_crawl_does(
 
 @pytest_twisted.ensureDeferred
 async def test_a_worker_that_dies_fails_its_page_and_a_new_worker_reads_the_next():
-    parser = PageParser(1)
-    try:
+    with running_parser(1) as parser:
         with pytest.raises(ParserCrashed, match="parser process died"):
             await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
 
         result, links, problems = await awaited(
             parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {})
         )
-    finally:
-        parser.close()
 
     assert isinstance(result, ArticleRecord) and result.body_text
     assert (result, links, problems) == read_article_page(
@@ -107,8 +115,7 @@ async def test_a_crawl_with_a_bad_worker_count_does_not_start(replica, db_path):
 
 @pytest_twisted.ensureDeferred
 async def test_workers_that_keep_dying_give_way_to_parsing_in_the_crawl_process():
-    parser = PageParser(1)
-    try:
+    with running_parser(1) as parser:
         for _ in range(parse_pool.MAX_POOL_DEATHS):
             with pytest.raises(ParserCrashed):
                 await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
@@ -116,8 +123,6 @@ async def test_workers_that_keep_dying_give_way_to_parsing_in_the_crawl_process(
         result, _links, _problems = await awaited(
             parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {})
         )
-    finally:
-        parser.close()
 
     assert parser.workers == 0 and parser._pool is None
     assert isinstance(result, ArticleRecord)
@@ -125,28 +130,22 @@ async def test_workers_that_keep_dying_give_way_to_parsing_in_the_crawl_process(
 
 @pytest_twisted.ensureDeferred
 async def test_a_page_read_between_deaths_keeps_the_workers():
-    parser = PageParser(1)
-    try:
+    with running_parser(1) as parser:
         for _ in range(parse_pool.MAX_POOL_DEATHS):
             with pytest.raises(ParserCrashed):
                 await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
             await awaited(parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {}))
-    finally:
-        parser.close()
 
     assert parser.workers == 1
 
 
 @pytest_twisted.ensureDeferred
 async def test_answers_find_their_calls_when_many_are_in_flight_across_workers():
-    parser = PageParser(2)
-    try:
+    with running_parser(2) as parser:
         answers = await awaited(
             asyncio.gather(*(parser._run(operator.mul, number, number) for number in range(200)))
         )
         busy = [(worker.busy, len(worker.waiting)) for worker in parser._pool.workers]
-    finally:
-        parser.close()
 
     assert answers == [number * number for number in range(200)]
     assert busy == [(0, 0), (0, 0)]
@@ -154,32 +153,25 @@ async def test_answers_find_their_calls_when_many_are_in_flight_across_workers()
 
 @pytest_twisted.ensureDeferred
 async def test_an_error_in_a_worker_reaches_the_caller_as_it_would_inline():
-    parser = PageParser(1)
-    try:
+    with running_parser(1) as parser:
         with pytest.raises(ZeroDivisionError):
             await awaited(parser._run(operator.truediv, 1, 0))
         with pytest.raises(RuntimeError, match="unpicklable answer"):
             await awaited(parser._run(threading.Lock))
         assert await awaited(parser._run(operator.add, 2, 3)) == 5
-    finally:
-        parser.close()
     assert parser._deaths_in_a_row == 0
 
 
 @pytest_twisted.ensureDeferred
 async def test_ctrl_c_is_left_to_the_crawl_and_close_ends_the_workers():
-    parser = PageParser(2)
-    warm_up = asyncio.gather(*(parser._run(operator.add, n, 0) for n in (1, 2)))
-    assert await awaited(warm_up) == [1, 2]  # each worker answered once: both are serving
-    processes = [worker.process for worker in parser._pool.workers]
-    for process in processes:
-        os.kill(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends to all of them
-    try:
-        assert await awaited(
-            asyncio.gather(*(parser._run(operator.add, n, 1) for n in range(10)))
-        ) == list(range(1, 11))
-    finally:
-        parser.close()
+    with running_parser(2) as parser:
+        warm_up = asyncio.gather(*(parser._run(operator.add, n, 0) for n in (1, 2)))
+        assert await awaited(warm_up) == [1, 2]  # each worker answered once: both are serving
+        processes = [worker.process for worker in parser._pool.workers]
+        for process in processes:
+            os.kill(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends to all of them
+        answers = asyncio.gather(*(parser._run(operator.add, n, 1) for n in range(10)))
+        assert await awaited(answers) == list(range(1, 11))
 
     assert parser._pool is None
     assert [process.is_alive() for process in processes] == [False, False]
@@ -188,8 +180,7 @@ async def test_ctrl_c_is_left_to_the_crawl_and_close_ends_the_workers():
 
 @pytest_twisted.ensureDeferred
 async def test_a_worker_killed_between_pages_fails_the_next_page_only():
-    parser = PageParser(1)
-    try:
+    with running_parser(1) as parser:
         await awaited(parser._run(operator.add, 1, 1))
         process = parser._pool.workers[0].process
         process.kill()
@@ -198,5 +189,3 @@ async def test_a_worker_killed_between_pages_fails_the_next_page_only():
         with pytest.raises(ParserCrashed):
             await awaited(parser._run(operator.add, 1, 1))
         assert await awaited(parser._run(operator.add, 2, 2)) == 4
-    finally:
-        parser.close()
