@@ -8,6 +8,7 @@ replica served from its own process (politeness off).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from pathlib import Path
@@ -31,6 +32,7 @@ from bench.common import (  # noqa: E402
 )
 
 TARGET = 0.8
+KINDS = ("bare", "quarterly")
 
 
 def measured(run: ChildRun, server_cpu_s: float) -> dict[str, Any]:
@@ -107,7 +109,7 @@ def main() -> None:
     rows = []
     try:
         for index in range(1, args.runs + 1):
-            for kind in ("bare", "quarterly"):
+            for kind in KINDS:
                 rows.append(one(kind, server, args.workdir, index, args.set, args.bare_set))
     finally:
         server.stop()
@@ -132,11 +134,27 @@ def main() -> None:
           f"{statistics.median(ours) / statistics.median(bare):.2f}",
           ", ".join(str(a) for a in sorted(articles))]],
     )  # fmt: skip
+    cpu = {kind: cpu_per_page([r for r in rows if r["kind"] == kind]) for kind in KINDS}
+    allowed = {kind: cpu_allows(own, total) for kind, (own, _, total) in cpu.items()}
     print_table(
-        ["median CPU ms per page (info)", "crawl process", "helpers", "all"],
-        [[kind, *cpu_per_page([r for r in rows if r["kind"] == kind])]
-         for kind in ("bare", "quarterly")],
+        ["median CPU ms per page (info)", "crawl process", "helpers", "all",
+         "pages/s the CPU allows"],
+        [[kind, *figures, allowed[kind]] for kind, figures in cpu.items()],
     )  # fmt: skip
+    print(
+        f"Ratio the CPU figures allow (info): {allowed['quarterly'] / allowed['bare']:.2f} "
+        f"(the crawl process on one core, everything on {CORES})"
+    )
+
+
+CORES = os.cpu_count() or 1
+
+
+def cpu_allows(own_ms: float, all_ms: float) -> float:
+    """Pages/s that CPU per page allows on this machine, whatever else it is doing: the
+    crawl process runs on one core (one Python thread does its work), and all of it,
+    helpers included, shares the machine's cores."""
+    return min(1000 / own_ms, CORES * 1000 / all_ms) if own_ms and all_ms else 0.0
 
 
 def cpu_per_page(rows: list[dict[str, Any]]) -> list[float]:
