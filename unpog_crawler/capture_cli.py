@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import click
 
+from unpog_crawler import cli_options
 from unpog_crawler.archive import Archive, ArchiveError
 from unpog_crawler.items import ArticleRecord
 from unpog_crawler.parsing import parse_article
@@ -31,7 +32,6 @@ from unpog_crawler.warc import (
     resolve_stored,
 )
 
-DEFAULT_DB = "archive/unpog.db"
 PLAIN_LOG_SECONDS = 10.0  # without a terminal: one progress line this often
 TTY_REFRESH_SECONDS = 0.1
 
@@ -68,15 +68,9 @@ def crawl_lock(archive: Archive) -> Iterator[None]:
         lock.__exit__(None, None, None)
 
 
-def db_option(function: Any) -> Any:
-    return click.option(
-        "--db",
-        "db_path",
-        default=DEFAULT_DB,
-        show_default=True,
-        metavar="PATH",
-        help="Archive file (its WARC files are found through its captures table).",
-    )(function)
+db_option = cli_options.db_option(
+    "Archive file (its WARC files are found through its captures table)."
+)
 
 
 def crawl_option(function: Any) -> Any:

@@ -22,10 +22,10 @@ from typing import Any
 
 import click
 
+from unpog_crawler import cli_options
 from unpog_crawler.archive import SEARCH_ORDERS, Archive, ArchiveError
 from unpog_crawler.items import CONTENT_FIELDS
 
-DEFAULT_DB = "archive/unpog.db"
 EXPORT_FORMATS = ("csv", "json", "ndjson")
 # The fields compared field by field in a diff; body_text gets a unified diff of its own.
 OTHER_FIELDS = tuple(name for name in CONTENT_FIELDS if name != "body_text")
@@ -67,15 +67,7 @@ class Moment(click.ParamType):
         return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
-def db_option(function: Any) -> Any:
-    return click.option(
-        "--db",
-        "db_path",
-        default=DEFAULT_DB,
-        show_default=True,
-        metavar="PATH",
-        help="Archive file to read.",
-    )(function)
+db_option = cli_options.db_option("Archive file to read.")
 
 
 def json_option(function: Any) -> Any:
