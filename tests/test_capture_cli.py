@@ -194,6 +194,52 @@ async def test_reparse_rederives_exactly_the_versions_an_older_parser_got_wrong(
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_rederived_version_links_the_files_its_page_links(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    url = "/page/sub4_3_view.asp?sn=53"  # links an attachment and an image
+    make_older_parser_output(db_path, [url])
+    files_before = query(db_path, "SELECT id, url, sha256 FROM files ORDER BY id")
+
+    result = run("reparse", "--db", str(db_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    linked = query(
+        db_path,
+        "SELECT v.version, v.rederived, f.id FROM versions v "
+        "JOIN version_files vf ON vf.version_id = v.id JOIN files f ON f.id = vf.file_id "
+        "WHERE v.url = ? ORDER BY v.version, f.id",
+        (url,),
+    )
+    crawled = [file_id for version, _, file_id in linked if version == 1]
+    rederived = [file_id for version, flag, file_id in linked if version == 2 and flag == 1]
+    assert len(crawled) == 2
+    assert rederived == crawled  # the same downloaded files; a reparse downloads nothing
+    assert query(db_path, "SELECT id, url, sha256 FROM files ORDER BY id") == files_before
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_rederived_version_links_the_file_bytes_of_its_own_crawl(replica, db_path):
+    url = "/page/sub4_3_view.asp?sn=53"
+    await crawl(replica.base_url, db_path)
+    make_older_parser_output(db_path, [url])
+    replica.site.boards.revise_file("policy_dialogue_summary_2018.pdf")  # new bytes, same URL
+    await crawl(replica.base_url, db_path, UNPOG_CONDITIONAL_REQUESTS=False)
+
+    result = run("reparse", "--db", str(db_path), "--crawl", "1")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    pdfs = query(
+        db_path,
+        "SELECT v.version, v.crawl_id, v.rederived, f.first_crawl_id FROM versions v "
+        "JOIN version_files vf ON vf.version_id = v.id JOIN files f ON f.id = vf.file_id "
+        "WHERE v.url = ? AND f.role = 'attachment' ORDER BY v.version",
+        (url,),
+    )
+    # v2: crawl 2 found the new bytes; v3 re-derives crawl 1's page, with crawl 1's file.
+    assert pdfs == [(1, 1, 0, 1), (2, 2, 0, 2), (3, 1, 1, 1)]
+
+
+@pytest_twisted.ensureDeferred
 async def test_reparse_of_an_old_crawl_does_not_roll_back_later_versions(replica, db_path):
     await crawl(replica.base_url, db_path)
     url = "/page/sub4_3_view.asp?sn=72"

@@ -1420,12 +1420,14 @@ class Archive:
                         [crawl_id],
                     )
                     outcome = "changed"
-            for file_id in file_ids:
-                self.db.execute(
-                    "INSERT OR IGNORE INTO version_files (version_id, file_id) VALUES (?, ?)",
-                    [version["id"], file_id],
-                )
+            self._link_files(version["id"], file_ids)
         return outcome
+
+    def _link_files(self, version_id: int, file_ids: list[int]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO version_files (version_id, file_id) VALUES (?, ?)",
+            [(version_id, file_id) for file_id in file_ids],
+        )
 
     def _file_rows(self, crawl_id: int, record: ArticleRecord, at: str) -> list[int]:
         """files.id of each attachment and image the record links (rows made as needed)."""
@@ -1442,10 +1444,13 @@ class Archive:
         self, crawl_id: int, identity: str, role: str, name: str, stored: Any, at: str
     ) -> int:
         if stored is None:
-            # Not downloaded this time (off, failed, too large): the last content known at
-            # this URL stands, so a failed download never looks like a change.
+            # Not downloaded this time (off, failed, too large; a reparse downloads nothing):
+            # the last content known at this URL by this crawl stands, so a failed download
+            # never looks like a change.
             row = self.db.execute(
-                "SELECT id FROM files WHERE url = ? ORDER BY id DESC LIMIT 1", [identity]
+                "SELECT id FROM files WHERE url = ? AND first_crawl_id <= ? "
+                "ORDER BY id DESC LIMIT 1",
+                [identity, crawl_id],
             ).fetchone()
             if row:
                 return row[0]
@@ -1979,7 +1984,7 @@ class Archive:
                 if not changed_fields:
                     return "unchanged"
             version = self._next_version(article_id)
-            self._insert_version(
+            version_id = self._insert_version(
                 article_id,
                 version,
                 crawl_id,
@@ -1990,6 +1995,8 @@ class Archive:
                 capture_id=capture["id"],
                 rederived=True,
             )
+            # Its files as the capture's crawl knew them (a reparse downloads nothing).
+            self._link_files(version_id, self._file_rows(crawl_id, record, captured_at))
             kind = "new" if state is None else "changed"
             before = None if state is None else state["version"]
             at = captured_at
@@ -2090,7 +2097,7 @@ class Archive:
         *,
         capture_id: int | None = None,
         rederived: bool = False,
-    ) -> None:
+    ) -> int:
         if capture_id is None:  # a crawl: the page this crawl just fetched (0004)
             capture_id = self.latest_page_capture(crawl_id, values["url"])
         columns = [
@@ -2116,9 +2123,10 @@ class Archive:
             int(rederived),
         ]
         placeholders = ", ".join("?" for _ in columns)
-        self.db.execute(
+        cursor = self.db.execute(
             f"INSERT INTO versions ({', '.join(columns)}) VALUES ({placeholders})", params
         )
+        return int(cursor.lastrowid)
 
     def _insert_change(
         self,
