@@ -193,6 +193,20 @@ async def test_reparse_rederives_exactly_the_versions_an_older_parser_got_wrong(
     assert query(db_path, "SELECT COUNT(*) FROM changes WHERE reason LIKE 're-%'")[0][0] == 2
 
 
+def linked_files(db_path: Path, url: str) -> list[dict]:
+    """The files each version of `url` links, oldest version first."""
+    with Archive(db_path, create=False) as archive:
+        return list(
+            archive.db.query(
+                "SELECT v.version, v.crawl_id, v.rederived, f.id AS file_id, f.role, "
+                "f.first_crawl_id FROM versions v "
+                "JOIN version_files vf ON vf.version_id = v.id "
+                "JOIN files f ON f.id = vf.file_id WHERE v.url = ? ORDER BY v.version, f.id",
+                [url],
+            )
+        )
+
+
 @pytest_twisted.ensureDeferred
 async def test_a_rederived_version_links_the_files_its_page_links(replica, db_path):
     await crawl(replica.base_url, db_path)
@@ -203,15 +217,9 @@ async def test_a_rederived_version_links_the_files_its_page_links(replica, db_pa
     result = run("reparse", "--db", str(db_path))
 
     assert result.returncode == 0, result.stdout + result.stderr
-    linked = query(
-        db_path,
-        "SELECT v.version, v.rederived, f.id FROM versions v "
-        "JOIN version_files vf ON vf.version_id = v.id JOIN files f ON f.id = vf.file_id "
-        "WHERE v.url = ? ORDER BY v.version, f.id",
-        (url,),
-    )
-    crawled = [file_id for version, _, file_id in linked if version == 1]
-    rederived = [file_id for version, flag, file_id in linked if version == 2 and flag == 1]
+    linked = linked_files(db_path, url)
+    crawled = [row["file_id"] for row in linked if row["version"] == 1]
+    rederived = [row["file_id"] for row in linked if row["version"] == 2 and row["rederived"]]
     assert len(crawled) == 2
     assert rederived == crawled  # the same downloaded files; a reparse downloads nothing
     assert query(db_path, "SELECT id, url, sha256 FROM files ORDER BY id") == files_before
@@ -228,13 +236,11 @@ async def test_a_rederived_version_links_the_file_bytes_of_its_own_crawl(replica
     result = run("reparse", "--db", str(db_path), "--crawl", "1")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    pdfs = query(
-        db_path,
-        "SELECT v.version, v.crawl_id, v.rederived, f.first_crawl_id FROM versions v "
-        "JOIN version_files vf ON vf.version_id = v.id JOIN files f ON f.id = vf.file_id "
-        "WHERE v.url = ? AND f.role = 'attachment' ORDER BY v.version",
-        (url,),
-    )
+    pdfs = [
+        (row["version"], row["crawl_id"], row["rederived"], row["first_crawl_id"])
+        for row in linked_files(db_path, url)
+        if row["role"] == "attachment"
+    ]
     # v2: crawl 2 found the new bytes; v3 re-derives crawl 1's page, with crawl 1's file.
     assert pdfs == [(1, 1, 0, 1), (2, 2, 0, 2), (3, 1, 1, 1)]
 
