@@ -46,6 +46,12 @@ def running_parser(workers: int) -> Iterator[PageParser]:
         parser.close()
 
 
+async def kill_the_worker_mid_page(parser: PageParser) -> None:
+    """A worker dies while it reads a page: that page fails with ParserCrashed."""
+    with pytest.raises(ParserCrashed, match="parser process died"):
+        await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
+
+
 async def awaited(coroutine):
     return await Deferred.fromFuture(asyncio.ensure_future(coroutine))
 
@@ -70,8 +76,7 @@ async def test_a_crawl_parsed_in_a_worker_archives_what_an_inline_crawl_does(
 @pytest_twisted.ensureDeferred
 async def test_a_worker_that_dies_fails_its_page_and_a_new_worker_reads_the_next():
     with running_parser(1) as parser:
-        with pytest.raises(ParserCrashed, match="parser process died"):
-            await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
+        await kill_the_worker_mid_page(parser)
 
         result, links, problems = await awaited(
             parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {})
@@ -117,8 +122,7 @@ async def test_a_crawl_with_a_bad_worker_count_does_not_start(replica, db_path):
 async def test_workers_that_keep_dying_give_way_to_parsing_in_the_crawl_process():
     with running_parser(1) as parser:
         for _ in range(parse_pool.MAX_POOL_DEATHS):
-            with pytest.raises(ParserCrashed):
-                await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
+            await kill_the_worker_mid_page(parser)
 
         result, _links, _problems = await awaited(
             parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {})
@@ -132,8 +136,7 @@ async def test_workers_that_keep_dying_give_way_to_parsing_in_the_crawl_process(
 async def test_a_page_read_between_deaths_keeps_the_workers():
     with running_parser(1) as parser:
         for _ in range(parse_pool.MAX_POOL_DEATHS):
-            with pytest.raises(ParserCrashed):
-                await awaited(parser._run(signal.raise_signal, signal.SIGKILL))
+            await kill_the_worker_mid_page(parser)
             await awaited(parser.article_page(fixture_bytes("article_p.html"), VIEW_URL, {}))
 
     assert parser.workers == 1
