@@ -33,6 +33,10 @@ from unpog_crawler.text import (
     stated_issue,
 )
 
+# Bumped whenever the same page bytes may parse to different fields: the archive records it
+# on every version, so that a parser change is never mistaken for a change of the site.
+PARSER_VERSION = "1"
+
 # --- Decoding ---------------------------------------------------------------------------
 
 
