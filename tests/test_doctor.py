@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from unpog_crawler.parsing import PARSER_VERSION
+
 REPO = Path(__file__).resolve().parent.parent
 DOCTOR = [sys.executable, "-m", "unpog_crawler.cli", "doctor", "--delay", "0"]
 
@@ -28,7 +30,8 @@ def test_doctor_reports_healthy_fields_and_their_rules_on_the_replica(replica):
     assert "article links   5" in out
     assert out.count("\nArticle ") == 3
     assert "title           'Welcome Note'" in out
-    assert "rules           container: .board_view .view_content; title: share line" in out
+    rules = f"rules           parser {PARSER_VERSION}; start: the heading the share line names"
+    assert rules + "; end: share line" in out
     assert "authors         CHUNG Chae Gun; Head of UNPOG/DPIDG/UN DESA" in out
     assert "PROBLEM" not in out
     assert out.rstrip().endswith("Verdict: HEALTHY: 3 articles parsed cleanly (4 pages checked)")
@@ -43,10 +46,8 @@ def test_doctor_names_the_fields_that_no_longer_parse_after_a_redesign(replica):
     result = doctor(replica.base_url, "--articles", "2")
 
     assert result.returncode == 1
-    assert "PROBLEM  title: none found" in result.stdout
-    assert "PROBLEM  body: navigation text (About UNPOG" in result.stdout
-    assert "container: #contents" in result.stdout
-    assert "fields that no longer parse: title (2 pages), body (2 pages)" in result.stdout
+    assert "PROBLEM  reading order: no article found: no share line naming a" in result.stdout
+    assert "UNHEALTHY: reading order (2 pages)" in result.stdout
 
 
 def test_doctor_reports_pages_it_cannot_fetch(replica):

@@ -116,7 +116,7 @@ ARTICLE_FAULTS = {
         Fault("maintenance"),
         {},
         "parse_failure",
-        r"does not look like an article",
+        r"error page \(under maintenance\)",
     ),
     "redirect_loop": (Fault("redirect_loop"), {}, "error", r"redirect loop"),
     "redirect_offsite": (Fault("redirect_offsite"), {}, "error", r"off the site"),

@@ -98,7 +98,9 @@ async def test_xss_vectors_do_not_survive_in_body_html(replica, db_path, layout)
 @pytest_twisted.ensureDeferred
 async def test_off_site_links_are_recorded_not_followed(replica, db_path, offsite):
     elsewhere = f"{offsite.base_url}/page/sub4_3_view.asp?sn=72"
+    # Prose first: a line made only of links at the body's edge is page furniture.
     links = (
+        "<p>The links below come from the article's own prose.</p>"
         f'<p><a href="{elsewhere}">an article elsewhere</a> '
         f'<img src="{offsite.base_url}/upload/pixel.png" alt="pixel"> '
         f'<a href="{offsite.base_url}/common/download.asp?file=report.pdf">report.pdf</a></p>'

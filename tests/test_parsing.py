@@ -11,6 +11,7 @@ from scrapy.http import Headers
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
 from unpog_crawler.parsing import (
+    PARSER_VERSION,
     PageLinks,
     _plain_link,
     _resolved_link,
@@ -168,27 +169,28 @@ def test_kind(name, url, kind):
 def test_title_from_share_box():
     record = article(WELCOME)
     assert record.title == "Welcome Note"
-    assert "title: share line" in record.parser_notes
+    assert "start: the heading the share line names" in record.parser_notes
 
 
 def test_title_from_share_line_written_as_plain_text():
     record = article(ARTICLE)
     assert record.title == "Study Visit on E-Government for Officials from Africa"
-    assert "title: share line (body text)" in record.parser_notes
+    assert "end: share line" in record.parser_notes
 
 
 def test_title_falls_back_to_heading_without_share_line():
     record = article("same_words_p.html")
     assert record.title == "Same words"
-    assert "title: heading .board_view .view_title h4" in record.parser_notes
+    assert "start: first heading after the section heading" in record.parser_notes
+    assert record.missing_landmarks == ("share line",)
 
 
 def test_title_of_issue_page():
     assert article(ISSUE, ISSUE_URL).title == "The UNPOG Public Governance Quarterly - 2022 Winter"
 
 
-def test_parser_notes_name_the_container_selector():
-    assert "container: .board_view .view_content" in article(EVENT).parser_notes
+def test_parser_notes_name_the_parser_version_and_landmarks():
+    assert {f"parser {PARSER_VERSION}", "end: share line"} <= set(article(EVENT).parser_notes)
 
 
 # --- Date line, repeated heading --------------------------------------------------------
@@ -411,7 +413,7 @@ def test_error_page_served_with_200_is_not_gone_and_named():
 def test_empty_container_is_not_an_article():
     result = parse("empty_container.html")
     assert isinstance(result, NotAnArticle)
-    assert (result.gone, result.reason) == (False, "empty article container")
+    assert (result.gone, result.reason) == (False, "empty article body")
 
 
 @pytest.mark.parametrize(

@@ -1638,6 +1638,11 @@ class Archive:
         sql = "select url from articles where spider = ? and status = 'live' order by id"
         return [row[0] for row in self.db.execute(sql, [spider]).fetchall()]
 
+    def titles(self, spider: str) -> list[str]:
+        """Titles of every article a spider archived: a body holding one is a leak."""
+        sql = "select distinct title from articles where spider = ? and title != ''"
+        return [row[0] for row in self.db.execute(sql, [spider]).fetchall()]
+
     def versions(self, article_id: int) -> list[dict[str, Any]]:
         """All versions of an article, oldest first (list fields as stored: JSON text)."""
         return list(

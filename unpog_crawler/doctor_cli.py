@@ -71,6 +71,9 @@ class Report:
     broken_fields: dict[str, int] = field(default_factory=dict)  # field -> pages
     articles_ok: int = 0
     pages: int = 0
+    # The crawl's rules across articles (furniture leaking into every body, ...).
+    detectors: health.ContentDetectors = field(default_factory=health.ContentDetectors)
+    broken_rules: list[dict[str, str]] = field(default_factory=list)
 
     def add(self, line: str = "") -> None:
         self.lines.append(line)
@@ -80,7 +83,7 @@ class Report:
 
     @property
     def healthy(self) -> bool:
-        return not self.broken_fields and self.articles_ok > 0
+        return not self.broken_fields and not self.broken_rules and self.articles_ok > 0
 
 
 def preview(text: str) -> str:
@@ -139,18 +142,32 @@ def check_article(report: Report, page: Page) -> None:
         return
     result = parse_article(page.body, page.url, page.headers)
     if isinstance(result, NotAnArticle):
-        report.add(f"  PROBLEM  container: {result.reason}")
-        report.broken("container")
+        report.add(f"  PROBLEM  reading order: {result.reason}")
+        report.broken("reading order")
         return
     for name, value in field_lines(result):
         report.add(f"  {name:<14}  {value}")
     report.add(f"  rules           {'; '.join(result.parser_notes)}")
+    for name in result.missing_landmarks:
+        report.add(f"  note            landmark not found: {name}")
     problems = health.record_problems(result)
     for problem in problems:
         report.add(f"  PROBLEM  {problem}")
         report.broken(problem.split(":", 1)[0])
     if not problems:
         report.articles_ok += 1
+        report.detectors.add(result)
+
+
+def check_across(report: Report) -> None:
+    """The crawl's rules over every article read: what leaks into every body shows here."""
+    report.broken_rules = report.detectors.broken()
+    if not report.broken_rules:
+        return
+    report.add("")
+    report.add("Across the articles")
+    for rule in report.broken_rules:
+        report.add(f"  PROBLEM  {rule['rule']}: {rule['message']}")
 
 
 def verdict(report: Report) -> str:
@@ -159,12 +176,13 @@ def verdict(report: Report) -> str:
             f"Verdict: HEALTHY: {report.articles_ok} articles parsed cleanly "
             f"({report.pages} pages checked)"
         )
-    if not report.broken_fields:
+    if not report.broken_fields and not report.broken_rules:
         return "Verdict: UNHEALTHY: no article could be checked"
-    fields = ", ".join(f"{name} ({count} pages)" for name, count in report.broken_fields.items())
+    found = [f"{name} ({count} pages)" for name, count in report.broken_fields.items()]
+    found += [rule["rule"] for rule in report.broken_rules]
     return (
-        f"Verdict: UNHEALTHY: fields that no longer parse: {fields}. "
-        "Fix the selectors in unpog_crawler/site.py before crawling."
+        f"Verdict: UNHEALTHY: {', '.join(found)}. The pages do not read as the parser "
+        "expects: see docs/when-doctor-disagrees.md before crawling."
     )
 
 
@@ -176,6 +194,7 @@ def diagnose(base_url: str, articles: int, delay: float) -> Report:
     views = check_list(report, fetcher.get(list_url))
     for canonical in views[:articles]:
         check_article(report, fetcher.get(site.absolute_url(base_url, canonical)))
+    check_across(report)
     report.add("")
     report.add(verdict(report))
     return report

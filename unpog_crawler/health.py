@@ -16,15 +16,19 @@ clear line before anything touches the archive.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from unpog_crawler import settings as defaults
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord
 
 __all__ = [
+    "CONTENT_RULES",
     "RULES",
+    "ContentDetectors",
     "BadSetting",
     "CrawlFacts",
     "Rule",
@@ -126,7 +130,8 @@ RULES: tuple[Rule, ...] = (
 
 def thresholds(settings: Any) -> dict[str, float]:
     """Each rule's threshold from Scrapy settings (validated by `check_settings` first)."""
-    return {rule.setting: float(settings.get(rule.setting)) for rule in RULES}
+    rules = (*RULES, *CONTENT_RULES)
+    return {rule.setting: float(settings.get(rule.setting)) for rule in rules}
 
 
 def evaluate(facts: CrawlFacts, limits: Mapping[str, float]) -> list[dict[str, str]]:
@@ -198,6 +203,10 @@ SETTING_SPECS: dict[str, _Spec] = {
     "UNPOG_HEALTH_MAX_LISTED_DROP": _Spec("float", 0, 1),
     "UNPOG_HEALTH_MAX_ERRORS": _Spec("int", 0),
     "UNPOG_HEALTH_MAX_REMOVED_SHARE": _Spec("float", 0, 1),
+    "UNPOG_HEALTH_MAX_BOILERPLATE_SHARE": _Spec("float", 0, 1),
+    "UNPOG_HEALTH_MAX_FOREIGN_TITLE_SHARE": _Spec("float", 0, 1),
+    "UNPOG_HEALTH_MAX_LANDMARKS_MISSING_SHARE": _Spec("float", 0, 1),
+    "UNPOG_HEALTH_MAX_REPEATED_IMAGE_SHARE": _Spec("float", 0, 1),
     "DOWNLOAD_DELAY": _Spec("float", 0),
     "DOWNLOAD_TIMEOUT": _Spec("float", 0.001),
     "CONCURRENT_REQUESTS": _Spec("int", 1),
@@ -248,6 +257,79 @@ def check_settings(settings: Any) -> None:
 
 
 # --- Checks across a crawl's records -------------------------------------------------------
+# A parser that misreads a template it never saw misreads it on every page: the same furniture
+# line opens every body, the neighbours' titles sit in every body, the share line is never
+# found, the toolbar's icons are every page's images. None of that depends on the markup, so
+# these rules hold on templates nobody foresaw (issue 14). Each has a threshold setting, like
+# the crawl rules above, and its message names what it saw so that `doctor` can show it.
+
+
+@dataclass(frozen=True)
+class ContentRule:
+    name: str
+    setting: str
+    doc: str
+
+
+CONTENT_RULES: tuple[ContentRule, ...] = (
+    ContentRule(
+        "boilerplate_leak",
+        "UNPOG_HEALTH_MAX_BOILERPLATE_SHARE",
+        "share of a board's bodies one short line (numbers masked) may appear in",
+    ),
+    ContentRule(
+        "foreign_title",
+        "UNPOG_HEALTH_MAX_FOREIGN_TITLE_SHARE",
+        "share of a board's bodies that may hold another article's title as a line",
+    ),
+    ContentRule(
+        "landmarks_missing",
+        "UNPOG_HEALTH_MAX_LANDMARKS_MISSING_SHARE",
+        "share of articles read without their share line or heading, or with the section "
+        "heading in the body",
+    ),
+    ContentRule(
+        "repeated_images",
+        "UNPOG_HEALTH_MAX_REPEATED_IMAGE_SHARE",
+        "share of a board's articles one image may appear in",
+    ),
+)
+# Fewer repeats than these are coincidence, whatever the share.
+MIN_BOILERPLATE_BODIES = 3
+MIN_FOREIGN_TITLE_BODIES = 2
+MIN_REPEATED_IMAGE_PAGES = 3
+# Furniture lines are short; prose that repeats (a standard closing paragraph) is not.
+MAX_BOILERPLATE_WORDS = 12
+_DIGITS_RE = re.compile(r"\d+")
+_EDGE_WORDS_RE = re.compile(
+    rf"^(?:[\s|:：>·\-–]|{site.FURNITURE_WORDS_RE.pattern})+|[\s|:：·\-–\d./]+$", re.I
+)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def line_shape(line: str, title: str) -> str:
+    """A body line as boilerplate is compared: case, spaces, numbers and the page's own
+    title do not count ('Home > … > Welcome Note', 'Hit 33')."""
+    shape = _norm(line)
+    if title:
+        shape = shape.replace(_norm(title), "{title}")
+    return _DIGITS_RE.sub("#", shape)
+
+
+@dataclass
+class _Seen:
+    """What the content rules keep of one archived record."""
+
+    url: str
+    board: str
+    title: str
+    short_lines: frozenset[str]  # shapes of its short body lines
+    title_lines: frozenset[str]  # its body lines as a title would be written
+    images: tuple[str, ...]
+    missing: tuple[str, ...]
 
 
 class ContentDetectors:
@@ -255,16 +337,118 @@ class ContentDetectors:
     article's title inside a body, landmarks missing, images repeated across a board.
 
     Fed every record a crawl archives (`add`), asked at the end (`broken`), like `evaluate`.
+    `known_titles` are the titles the archive already holds (neighbours not crawled now).
     """
 
     def __init__(self, limits: Mapping[str, float] | None = None, known_titles: Any = ()) -> None:
-        self.limits = dict(limits or {})
-        self.known_titles = set(known_titles)
-        self.records = 0
+        limits = dict(limits or {})
+        self.limits = {
+            rule.setting: float(limits.get(rule.setting, getattr(defaults, rule.setting)))
+            for rule in CONTENT_RULES
+        }
+        self.known_titles = {_norm(t) for t in known_titles if t and t.strip()}
+        self.seen: list[_Seen] = []
 
     def add(self, record: ArticleRecord) -> None:
-        self.records += 1
+        lines = [line for line in record.body_text.split("\n\n") if line.strip()]
+        missing = tuple(record.missing_landmarks)
+        section = _norm(site.section_heading(record.section))
+        if section and any(_norm(line) == section for line in lines):
+            missing += ("section heading in the body",)
+        self.seen.append(
+            _Seen(
+                url=record.url,
+                board=record.section,
+                title=_norm(record.title),
+                short_lines=frozenset(
+                    line_shape(line, record.title)
+                    for line in lines
+                    if len(line.split()) <= MAX_BOILERPLATE_WORDS and any(c.isalpha() for c in line)
+                ),
+                title_lines=frozenset(_as_title(line) for line in lines),
+                images=tuple(dict.fromkeys(record.images)),
+                missing=missing,
+            )
+        )
 
     def broken(self) -> list[dict[str, str]]:
         """The rules the records broke, as [{rule, message}] (empty when healthy)."""
-        return []
+        found = []
+        for rule, check in (
+            ("boilerplate_leak", self._boilerplate),
+            ("foreign_title", self._foreign_titles),
+            ("landmarks_missing", self._landmarks),
+            ("repeated_images", self._images),
+        ):
+            message = check(self.limits[_SETTING[rule]])
+            if message:
+                found.append({"rule": rule, "message": message})
+        return found
+
+    def _boards(self) -> dict[str, list[_Seen]]:
+        boards: dict[str, list[_Seen]] = {}
+        for seen in self.seen:
+            boards.setdefault(seen.board, []).append(seen)
+        return boards
+
+    def _boilerplate(self, share: float) -> str | None:
+        leaks = []
+        for board, records in self._boards().items():
+            counts = Counter(shape for seen in records for shape in seen.short_lines)
+            for shape, count in counts.most_common():
+                if not _too_many(count, len(records), share, MIN_BOILERPLATE_BODIES):
+                    break
+                leaks.append(f"{shape!r} in {count} of {len(records)} bodies of {board}")
+        if not leaks:
+            return None
+        return "the same line in many bodies (page furniture?): " + "; ".join(leaks[:5])
+
+    def _foreign_titles(self, share: float) -> str | None:
+        titles = self.known_titles | {seen.title for seen in self.seen}
+        leaks = []
+        for board, records in self._boards().items():
+            hits = [(seen, sorted(seen.title_lines & (titles - {seen.title}))) for seen in records]
+            hits = [(seen, found) for seen, found in hits if found]
+            if _too_many(len(hits), len(records), share, MIN_FOREIGN_TITLE_BODIES):
+                seen, found = hits[0]
+                leaks.append(
+                    f"{len(hits)} of {len(records)} bodies of {board} hold another article's "
+                    f"title (e.g. {found[0]!r} in {seen.url})"
+                )
+        return "; ".join(leaks) or None
+
+    def _landmarks(self, share: float) -> str | None:
+        missing = [seen for seen in self.seen if seen.missing]
+        if not missing or len(missing) <= share * len(self.seen):
+            return None
+        examples = ", ".join(f"{seen.url} ({', '.join(seen.missing)})" for seen in missing[:3])
+        return (
+            f"{len(missing)} of {len(self.seen)} articles read without the page's landmarks: "
+            f"{examples}"
+        )
+
+    def _images(self, share: float) -> str | None:
+        repeated = []
+        for board, records in self._boards().items():
+            counts = Counter(image for seen in records for image in seen.images)
+            repeated += [
+                f"{image} on {count} of {len(records)} pages of {board}"
+                for image, count in counts.most_common(3)
+                if _too_many(count, len(records), share, MIN_REPEATED_IMAGE_PAGES)
+            ]
+        if not repeated:
+            return None
+        return "the same image on most pages (an icon or button?): " + "; ".join(repeated)
+
+
+def _too_many(count: int, total: int, share: float, least: int) -> bool:
+    """`count` of `total` is more than the allowed share, and not a coincidence."""
+    return count >= least and count > share * total
+
+
+def _as_title(line: str) -> str:
+    """A body line as a neighbour's title would sit in it: 'Next : <title> 2019-01-02'."""
+    return _norm(_EDGE_WORDS_RE.sub("", line.strip()))
+
+
+_SETTING = {rule.name: rule.setting for rule in CONTENT_RULES}

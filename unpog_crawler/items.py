@@ -72,6 +72,9 @@ class ArticleRecord:
     # one transaction), sent back next time as If-None-Match / If-Modified-Since.
     etag: str = ""
     last_modified: str = ""
+    # Reading-order landmarks the page lacked ('share line', 'heading'): health rules count
+    # them, since a page without them may have been read with furniture (issue 14).
+    missing_landmarks: tuple[str, ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -6,14 +6,11 @@ All site-specific selectors and patterns come from ``site``; this module only ap
 from __future__ import annotations
 
 import codecs
-import copy
 import hashlib
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import lxml.etree
@@ -24,10 +21,17 @@ from w3lib.encoding import html_to_unicode
 
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
+from unpog_crawler.lines import Line, page_lines, region_html
+from unpog_crawler.segment import (
+    NoArticle,
+    Segments,
+    is_attachment_href,
+    is_furniture_image,
+    segment,
+)
 from unpog_crawler.text import (
     issue_from_issue_page,
     normalise_text,
-    parse_date_line,
     parse_dateline,
     split_title_date,
     stated_issue,
@@ -35,7 +39,7 @@ from unpog_crawler.text import (
 
 # Bumped whenever the same page bytes may parse to different fields: the archive records it
 # on every version, so that a parser change is never mistaken for a change of the site.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 # --- Decoding ---------------------------------------------------------------------------
 
@@ -82,62 +86,6 @@ def _not_html(body: bytes, headers: Mapping | None) -> str | None:
     return None
 
 
-# --- Text lines -------------------------------------------------------------------------
-
-_BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "caption", "center", "dd", "div", "dl", "dt",
-    "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
-    "hr", "li", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead",
-    "tr", "ul",
-})  # fmt: skip
-
-
-class _Line(NamedTuple):
-    text: str
-    listed: bool  # came from a list item or a link: never part of a signature block
-
-
-class _LineBuilder:
-    """Turns an element into lines: each block element or <br> ends a line."""
-
-    def __init__(self) -> None:
-        self.lines: list[_Line] = []
-        self._parts: list[str] = []
-        self._listed = False
-
-    def add(self, text: str | None, listed: bool) -> None:
-        if text:
-            self._parts.append(text)
-            self._listed = self._listed or listed
-
-    def flush(self) -> None:
-        text = normalise_text("".join(self._parts)).replace("\n", " ")
-        if text:
-            self.lines.append(_Line(text, self._listed))
-        self._parts, self._listed = [], False
-
-    def walk(self, el: lxml.html.HtmlElement, listed: bool = False) -> None:
-        if not isinstance(el.tag, str):  # comment / processing instruction
-            return
-        tag = el.tag.lower()
-        listed = listed or tag in ("li", "a")
-        if tag == "br" or tag in _BLOCK_TAGS:
-            self.flush()
-        self.add(el.text, listed)
-        for child in el:
-            self.walk(child, listed)
-            self.add(child.tail, listed)
-        if tag in _BLOCK_TAGS:
-            self.flush()
-
-
-def _element_lines(el: lxml.html.HtmlElement) -> list[_Line]:
-    builder = _LineBuilder()
-    builder.walk(el)
-    builder.flush()
-    return builder.lines
-
-
 # --- Page structure ---------------------------------------------------------------------
 
 
@@ -152,155 +100,11 @@ def _select(root: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlEl
     return _css(selector)(root)
 
 
-def _first_match(root: lxml.html.HtmlElement, selectors: Iterable[str]):
-    """(element, selector) for the first selector that matches, else (None, None)."""
-    for selector in selectors:
-        found = _select(root, selector)
-        if found:
-            return found[0], selector
-    return None, None
+def _blocks(doc: lxml.html.HtmlElement, selectors: Iterable[str]) -> list[lxml.html.HtmlElement]:
+    return [el for selector in selectors for el in _select(doc, selector)]
 
 
-def _drop(root: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> None:
-    """Remove matching elements (their tail text stays with the parent)."""
-    # One selector group, one XPath query: eighteen separate queries were a quarter of the
-    # time an article page takes to parse.
-    for el in _select(root, ", ".join(selectors)):
-        if el is not root and el.getparent() is not None:
-            el.drop_tree()
-
-
-def _share_title(doc: lxml.html.HtmlElement) -> str | None:
-    for selector in site.SHARE_TITLE_SELECTORS:
-        for el in _select(doc, selector):
-            title = _share_line_title(normalise_text(el.text_content()))
-            if title:
-                return title
-    return None
-
-
-def _share_line_title(line: str) -> str | None:
-    m = site.SHARE_LINE_RE.match(line)
-    if m and not site.SECTION_TITLE_RE.match(m["title"]):
-        return m["title"].strip()
-    return None
-
-
-def _heading_title(doc: lxml.html.HtmlElement) -> tuple[str, str | None]:
-    for selector in site.HEADING_SELECTORS:
-        for el in _select(doc, selector):
-            text = normalise_text(el.text_content()).replace("\n", " ")
-            if text:
-                return text, selector
-    return "", None
-
-
-def _pick_title(
-    share: str | None, lines: list[_Line], doc: lxml.html.HtmlElement
-) -> tuple[str, str]:
-    """(title, note): share box, else a share line in the body, else the heading."""
-    if share:
-        return share, "title: share line"
-    for line in lines:
-        title = _share_line_title(line.text)
-        if title:
-            return title, "title: share line (body text)"
-    heading, selector = _heading_title(doc)
-    if heading:
-        return heading, f"title: heading {selector}"
-    return "", "title: none found"
-
-
-# --- Body rules -------------------------------------------------------------------------
-
-_FOOTNOTE_RE = re.compile(r"^\[\d+\]")
-_RULE_RE = re.compile(r"^[_\-–—=*·.\s]+$")
-_BULLET_RE = re.compile(r"^[□○•●■▪◦◇◆※\-*]")
-_SENTENCE_END_RE = re.compile(r"[.!?…:;][\"'”’)\]]*$")
-_MAX_SIGNATURE_WORDS = 12
-_MAX_SIGNATURE_LINES = 6
-
-
-def _same(a: str, b: str) -> bool:
-    return bool(a) and a.casefold() == b.casefold()
-
-
-def _drop_furniture_lines(lines: list[_Line], title: str) -> list[_Line]:
-    """Stray counters, share lines and social links that sit in the body as plain text."""
-    kept: list[_Line] = []
-    social = False  # the previous line was a social link: a lone "RSS" follows it
-    for i, line in enumerate(lines):
-        after = lines[i + 1].text if i + 1 < len(lines) else ""
-        if site.SOCIAL_LINE_RE.match(line.text) or (social and site.SOCIAL_RSS_RE.match(line.text)):
-            social = True
-            continue
-        social = False
-        share = site.SHARE_LINE_RE.match(line.text)
-        if site.COUNTER_LINE_RE.match(line.text):
-            continue
-        if share and (
-            _same(share["title"], title) or site.SOCIAL_LINE_RE.match(after) or not after
-        ):
-            continue
-        kept.append(line)
-    return kept
-
-
-def _is_share_line(text: str, title: str, after: str) -> bool:
-    """ "UNPOG : <title>", or any "UNPOG : …" line that ends the body or precedes social links."""
-    share = site.SHARE_LINE_RE.match(text)
-    return bool(share) and (
-        _same(share["title"], title) or not after or bool(site.SOCIAL_LINE_RE.match(after))
-    )
-
-
-def _take_head(lines: list[_Line], title: str):
-    """Drop a repeated heading and take the date/place line from the first few lines."""
-    event = None
-    while lines and len(lines) > 1:
-        first = lines[0].text
-        if _same(first, title):
-            lines = lines[1:]
-        elif event is None and (parsed := parse_date_line(first)):
-            event, lines = parsed, lines[1:]
-        else:
-            break
-    return lines, event
-
-
-def _is_signature_line(line: _Line) -> bool:
-    text = line.text
-    return (
-        not line.listed
-        and len(text.split()) <= _MAX_SIGNATURE_WORDS
-        and not _SENTENCE_END_RE.search(text)
-        and not _BULLET_RE.match(text)
-        and any(ch.isalpha() for ch in text)
-    )
-
-
-def _take_tail(lines: list[_Line], signatures: bool):
-    """Split trailing footnotes ('[n] …') and the signature block off the body."""
-    i, footnotes, authors = len(lines), [], []
-    while i > 1:
-        line = lines[i - 1]
-        if _FOOTNOTE_RE.match(line.text):
-            footnotes.insert(0, line.text)
-        elif _RULE_RE.match(line.text):
-            pass  # a rule only separates the trailer from the prose
-        elif signatures and _is_signature_line(line):
-            authors.insert(0, line)
-        else:
-            break
-        i -= 1
-    body = lines[:i]
-    # A long run of short lines is a list or headings, not a signature: give it back.
-    if len(authors) > _MAX_SIGNATURE_LINES or not body:
-        body, authors = body + authors, []
-    return body, tuple(a.text for a in authors), tuple(footnotes)
-
-
-# --- Links, images, attachments, HTML ---------------------------------------------------
+# --- Fields -------------------------------------------------------------------------------
 
 _ALLOWED_TAGS = {
     "p", "br", "ul", "ol", "li", "strong", "em", "b", "i", "u", "sup", "sub", "a", "img",
@@ -315,12 +119,10 @@ _ALLOWED_ATTRIBUTES = {
 }
 
 
-def _body_html(container: lxml.html.HtmlElement) -> str:
-    inner = html.escape(container.text or "", quote=False) + "".join(
-        lxml.html.tostring(child, encoding="unicode") for child in container
-    )
+def _body_html(lines: list[Line]) -> str:
+    """The article's lines as sanitised HTML: structure kept, furniture and styles gone."""
     cleaned = nh3.clean(
-        inner,
+        region_html(lines),
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         clean_content_tags={"script", "style"},
@@ -340,41 +142,33 @@ def _http_link(base: str, href: str | None) -> str | None:
     return urljoin(base, href)
 
 
-def _images(container: lxml.html.HtmlElement, url: str) -> tuple[str, ...]:
-    found = (_http_link(url, img.get("src")) for img in container.iter("img"))
-    return tuple(
-        dict.fromkeys(src for src in found if src and not site.IGNORED_IMAGE_RE.search(src))
+def _images(lines: list[Line], url: str) -> tuple[str, ...]:
+    """Absolute URLs of the article's own images, in page order, without repeats."""
+    found = (
+        _http_link(url, image.element.get("src"))
+        for line in lines
+        for image in line.images
+        if not is_furniture_image(image)
     )
+    return tuple(dict.fromkeys(src for src in found if src))
 
 
-def _is_attachment(link: str) -> bool:
-    parts = urlsplit(link)
-    files = [v for _, v in parse_qsl(parts.query)]
-    return bool(site.DOWNLOAD_RE.search(parts.path)) or any(
-        site.ATTACHMENT_EXT_RE.search(p) for p in [parts.path, *files]
-    )
-
-
-def _attachment_name(a: lxml.html.HtmlElement, link: str) -> str:
-    name = normalise_text(a.text_content()).replace("\n", " ")
-    if name:
-        return name
+def _attachment_name(text: str, link: str) -> str:
+    if text:
+        return text
     parts = urlsplit(link)
     files = [v for k, v in parse_qsl(parts.query) if site.ATTACHMENT_EXT_RE.search(v)]
     return unquote(files[0] if files else parts.path.rsplit("/", 1)[-1])
 
 
-def _attachments(scopes: Iterable[lxml.html.HtmlElement], url: str) -> tuple[Attachment, ...]:
+def _attachments(lines: list[Line], url: str) -> tuple[Attachment, ...]:
     found: dict[str, Attachment] = {}
-    for scope in scopes:
-        for a in scope.iter("a"):
-            link = _http_link(url, a.get("href"))
-            if link and _is_attachment(link) and link not in found:
-                found[link] = Attachment(url=link, name=_attachment_name(a, link))
+    for line in lines:
+        for link in line.links:
+            absolute = _http_link(url, link.href)
+            if absolute and is_attachment_href(absolute) and absolute not in found:
+                found[absolute] = Attachment(absolute, _attachment_name(link.text, absolute))
     return tuple(found.values())
-
-
-# --- Articles ---------------------------------------------------------------------------
 
 
 def _source_id(url: str) -> str:
@@ -391,17 +185,49 @@ def _kind(url: str, title: str) -> str:
     return "welcome_note" if site.WELCOME_NOTE_RE.match(title) else "article"
 
 
-def _no_container(doc: lxml.html.HtmlElement, text: str, url: str, canonical: str):
-    """The NotAnArticle for a page without an article container."""
+def _issue(kind: str, url: str, body_text: str) -> str | None:
+    if kind == "welcome_note":
+        return stated_issue(body_text)
+    if kind == "issue_page":
+        return issue_from_issue_page(urlsplit(url).path)
+    return None
+
+
+def _dated_title(title: str, heading: str) -> tuple[str, str] | None:
+    """(title, ISO date) from '<title> May 30, 2017': the title, else the heading as printed.
+
+    The share line may print the bare title while the heading carries the date."""
+    split = split_title_date(title)
+    if split:
+        return split
+    split = split_title_date(heading) if heading else None
+    if split and split[0].casefold() == title.casefold():
+        return title, split[1]
+    return None
+
+
+def _dateline(lines: list[Line]) -> tuple[str, str] | None:
+    """(place, ISO date) of a press-release dateline opening one of the first lines."""
+    for line in lines[: site.DATELINE_MAX_LINE]:
+        found = parse_dateline(line.text)
+        if found:
+            return found
+    return None
+
+
+# --- Articles ---------------------------------------------------------------------------
+
+
+def _no_article(doc: lxml.html.HtmlElement, text: str, url: str, why: str) -> NotAnArticle:
+    """The NotAnArticle of a page whose lines hold no article."""
+    canonical = site.canonical_url(url)
     if site.NO_POST_SCRIPT_RE.search(text) and site.NO_POST_MESSAGE_RE.search(text):
         return NotAnArticle(canonical, url, "no such post (script alert page)", gone=True)
     visible = normalise_text(doc.text_content())
     error = site.ERROR_PAGE_RE.search(visible)
     if error:
-        reason = f"no article container: error page ({error.group(0)})"
-    else:
-        reason = "no article container (no selector in site.CONTAINER_SELECTORS matched)"
-    return NotAnArticle(canonical, url, reason, gone=False)
+        why = f"error page ({error.group(0)}): {why}"
+    return NotAnArticle(canonical, url, why, gone=False)
 
 
 def parse_article(
@@ -429,7 +255,6 @@ def parse_page(
     canonical = site.canonical_url(url)
     text, encoding = decode_html(body, headers) if body and body.strip() else ("", "")
     doc = _parse_tree(text) if text else None
-    # Links first: parse_article drops furniture (and the paging block with it) from the tree.
     links = _links_from_tree(doc, url, board)
     problem = _not_html(body, headers)
     if problem:
@@ -440,153 +265,71 @@ def parse_page(
 def _article_from_tree(
     body: bytes, url: str, text: str, encoding: str, doc: lxml.html.HtmlElement | None
 ) -> ArticleRecord | NotAnArticle:
-    """The record of a decoded HTML page; modifies `doc` (furniture is dropped)."""
+    """The record of a decoded HTML page, found by its reading order (see `segment`)."""
     canonical = site.canonical_url(url)
     if doc is None:
         return NotAnArticle(canonical, url, "not an HTML page (unparseable)", gone=False)
-    share = _share_title(doc)  # before furniture removal: the share box is furniture
-    _drop(doc, site.FURNITURE_SELECTORS)
-    container, selector = _first_match(doc, site.CONTAINER_SELECTORS)
-    if container is None:
-        return _no_container(doc, text, url, canonical)
-    container = copy.deepcopy(container)  # the heading stays in doc for the title fallback
-    _drop(container, site.HEADING_FURNITURE_SELECTORS)
-    return _article(_Page(body, url, canonical, encoding, doc, container, selector, share))
-
-
-class _Page(NamedTuple):
-    body: bytes
-    url: str
-    canonical: str
-    encoding: str
-    doc: lxml.html.HtmlElement
-    container: lxml.html.HtmlElement
-    selector: str
-    share: str | None
-
-
-def _article(page: _Page) -> ArticleRecord | NotAnArticle:
-    """Apply the body rules to a page whose article container was found."""
-    url, canonical, container = page.url, page.canonical, page.container
-    lines = _element_lines(container)
-    if not lines:
-        return NotAnArticle(canonical, url, "empty article container", gone=False)
     board = site.board_for_url(canonical)
-    title, title_note = _pick_title(page.share, lines, page.doc)
-    dated = _dated_title(title, page.doc) if board.dated_titles else None
-    if dated:
-        title, title_note = dated[0], f"{title_note}; date split off the title"
-    kind = _kind(url, title)
-    attachment_scopes = [container, *_blocks(page.doc, site.ATTACHMENT_BLOCK_SELECTORS)]
-    attachments = _attachments(attachment_scopes, url)
-    lines = _drop_furniture_lines(lines, title)
-    if board.section != site.SECTION:
-        lines = _drop_title_date_lines(_drop_download_labels(lines, attachments), title)
-    lines, event = _take_head(lines, title)
-    dateline = _dateline(lines) if board.section != site.SECTION else None
-    lines, authors, footnotes = _take_tail(lines, signatures=kind != "issue_page")
-    body_text = "\n\n".join(line.text for line in lines)
+    issue_page = bool(site.ISSUE_PAGE_RE.search(urlsplit(canonical).path))
+    try:
+        parts = segment(page_lines(doc), board.section, board.dated_titles, issue_page)
+    except NoArticle as error:
+        return _no_article(doc, text, url, str(error))
+    body_text = "\n\n".join(line.text for line in parts.body if line.text)
     if not body_text:
-        return NotAnArticle(canonical, url, "empty article body", gone=False)
+        return _no_article(doc, text, url, "empty article body")
+    if parts.missing and site.ERROR_PAGE_RE.search(f"{parts.title}\n{body_text[:600]}"):
+        return _no_article(doc, text, url, "no share line")  # an error page in the frame
+    return _record(parts, body_text, board, body, url, encoding)
+
+
+def _record(
+    parts: Segments, body_text: str, board: site.Board, body: bytes, url: str, encoding: str
+) -> ArticleRecord:
+    title, published = parts.title, None
+    dated = _dated_title(title, parts.heading) if board.dated_titles else None
+    if dated:
+        title, published = dated
+    kind = _kind(url, title)
+    article_lines = [*parts.head, *parts.body, *parts.tail]
+    dateline = _dateline(parts.body) if board.section != site.SECTION else None
+    event = parts.event
     return ArticleRecord(
-        url=canonical,
+        url=site.canonical_url(url),
         fetched_url=url,
         source_id=_source_id(url),
         section=board.section,
         kind=kind,
         title=title,
         body_text=body_text,
-        body_html=_body_html(container),
+        body_html=_body_html([line for line in parts.region if line not in parts.furniture]),
         event_start=event[0] if event else None,
         event_end=event[1] if event else None,
         event_place=(event[2] or None) if event else None,
-        authors=authors,
-        footnotes=footnotes,
-        images=_images(container, url),
-        attachments=attachments,
+        authors=parts.authors,
+        footnotes=parts.footnotes,
+        images=_images(article_lines, url),
+        attachments=_attachments(parts.region, url),
         issue=_issue(kind, url, body_text),
-        page_sha256=hashlib.sha256(page.body).hexdigest(),
-        encoding=page.encoding,
-        parser_notes=_notes(page.selector, title_note, event, authors, footnotes),
-        published=(dated and dated[1]) or (dateline and dateline[1]) or None,
+        page_sha256=hashlib.sha256(body).hexdigest(),
+        encoding=encoding,
+        parser_notes=_notes(parts),
+        published=published or (dateline and dateline[1]) or None,
         place=dateline[0] if dateline else None,
         board_id=board.board_id,
+        missing_landmarks=parts.missing,
     )
 
 
-# --- Theme, Youth and Publications rules ------------------------------------------------
-
-
-def _dated_title(title: str, doc: lxml.html.HtmlElement) -> tuple[str, str] | None:
-    """(title, ISO date) from '<title> May 30, 2017': the chosen title, else the heading.
-
-    The share line may print the bare title while the heading carries the date.
-    """
-    split = split_title_date(title)
-    if split:
-        return split
-    heading, _ = _heading_title(doc)
-    split = split_title_date(heading) if heading else None
-    if split and _same(split[0], title):
-        return title, split[1]
-    return None
-
-
-def _drop_title_date_lines(lines: list[_Line], title: str) -> list[_Line]:
-    """Leading lines that repeat the heading, with or without its date."""
-    while len(lines) > 1:
-        split = split_title_date(lines[0].text)
-        if not (_same(lines[0].text, title) or (split and _same(split[0], title))):
-            break
-        lines = lines[1:]
-    return lines
-
-
-def _drop_download_labels(lines: list[_Line], attachments: tuple[Attachment, ...]) -> list[_Line]:
-    """Lines made only of download links ("Event Information", a file name): attachments,
-    recorded as such, never prose."""
-    names = sorted({a.name for a in attachments if a.name}, key=len, reverse=True)
-    if not names:
-        return lines
-    kept = []
-    for line in lines:
-        rest = line.text
-        for name in names:
-            rest = rest.replace(name, " ")
-        labels_only = line.listed and not rest.strip(" |/·•-–,")
-        if not labels_only:
-            kept.append(line)
-    return kept
-
-
-def _dateline(lines: list[_Line]) -> tuple[str, str] | None:
-    """(place, ISO date) of a press-release dateline opening one of the first lines."""
-    for line in lines[: site.DATELINE_MAX_LINE]:
-        found = parse_dateline(line.text)
-        if found:
-            return found
-    return None
-
-
-def _notes(selector, title_note, event, authors, footnotes) -> tuple[str, ...]:
+def _notes(parts: Segments) -> tuple[str, ...]:
     """Which rules produced the record, for checking the live site against the guess."""
-    notes = [f"container: {selector}", title_note]
-    notes += ["date line"] if event else []
-    notes += [f"authors: {len(authors)} lines"] if authors else []
-    notes += [f"footnotes: {len(footnotes)}"] if footnotes else []
+    notes = [f"parser {PARSER_VERSION}", *parts.notes]
+    notes += ["date line"] if parts.event else []
+    notes += [f"authors: {len(parts.authors)} lines"] if parts.authors else []
+    notes += [f"footnotes: {len(parts.footnotes)}"] if parts.footnotes else []
+    notes += [f"furniture lines dropped: {len(parts.furniture)}"] if parts.furniture else []
+    notes += [f"landmark missing: {name}" for name in parts.missing]
     return tuple(notes)
-
-
-def _blocks(doc: lxml.html.HtmlElement, selectors: Iterable[str]) -> list[lxml.html.HtmlElement]:
-    return [el for selector in selectors for el in _select(doc, selector)]
-
-
-def _issue(kind: str, url: str, body_text: str) -> str | None:
-    if kind == "welcome_note":
-        return stated_issue(body_text)
-    if kind == "issue_page":
-        return issue_from_issue_page(urlsplit(url).path)
-    return None
 
 
 # --- Links ------------------------------------------------------------------------------

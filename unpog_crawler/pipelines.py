@@ -68,6 +68,7 @@ class ArchivePipeline:
         # healthy, so that an outage or a redesign cannot remove the archive page by page.
         self.gone: dict[str, str] = {}
         self.gone_parse_failures = 0
+        self.detectors = health.ContentDetectors()
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -101,6 +102,10 @@ class ArchivePipeline:
         spider.list_page_validators = archive.list_page_validators(spider.name)
         spider.stored_list_links = archive.list_page_links  # read on a list page's 304
         self.archived = set(spider.archived_urls)
+        # Rules over the bodies themselves (furniture that leaks whatever the markup).
+        self.detectors = health.ContentDetectors(
+            health.thresholds(settings), known_titles=archive.titles(spider.name)
+        )
         self.crawler.stats.set_value("unpog/crawl_id", self.crawl_id)
         self.crawler.signals.send_catch_log(archive_opened, archive=archive, crawl_id=self.crawl_id)
         self.crawler.stats.set_value("unpog/archive_db", str(self.archive.path))
@@ -118,6 +123,7 @@ class ArchivePipeline:
                 # (archived before it, record_list_page corrects the version instead).
                 item = dataclasses.replace(item, found_by="list")
             outcome = archive.record_answer(crawl_id, item, utc_now(), self.crawler.spider.name)
+            self.detectors.add(item)
             self.seen.add(item.url)
             self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
             if outcome != "unchanged":
@@ -207,7 +213,8 @@ class ArchivePipeline:
             live_before=len(self.archived),
             removals=len(removals),
         )
-        return health.evaluate(facts, health.thresholds(self.crawler.settings))
+        limits = health.thresholds(self.crawler.settings)
+        return health.evaluate(facts, limits) + self.detectors.broken()
 
 
 def _baseline_listed(crawl: dict[str, Any] | None) -> int | None:

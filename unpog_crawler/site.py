@@ -46,72 +46,95 @@ NUMERIC_PARAMS = frozenset({"sn", "page", "tb_engagement_sn"})
 # Id parameters of view pages, in the order view_id() tries them.
 VIEW_ID_PARAMS = ("sn", "tb_engagement_sn")
 
-# --- Article view page ------------------------------------------------------------------
+# --- Article view page: the reading order of real pages (SITE.md) -------------------------
+# No CSS class of the live site is known, so the parser finds the article by what every real
+# page says, in this order (parsing/segment.py):
+#   section heading  ->  article heading  ->  [date/place line, repeated heading]  ->  body
+#   ->  [footnotes, signature]  ->  share line "UNPOG : <heading>"  ->  social links line.
+# Everything before the heading and from the share line on is page furniture.
 
-# The element holding the article, most specific first. The first that matches wins.
-CONTAINER_SELECTORS = (
-    ".board_view .view_content",
-    "td.view_content",
-    "div.view_content",
-    "#contents",
-    ".quarterly_issue",
-    ".board_view",
-)
-# The article heading (fallback title source when the share line is missing).
-HEADING_SELECTORS = (
-    ".board_view .view_title h4",
-    ".board_view th.subject",
-    ".view_title h4",
-    "th.subject",
-    ".view_title",
-    ".quarterly_issue > h4",
-)
-# Headings removed from the container when a broad fallback container includes them.
-HEADING_FURNITURE_SELECTORS = ("th.subject", ".view_title", ".quarterly_issue > h4")
-# The share box's title line "UNPOG : <heading>": the cleanest title source.
-SHARE_TITLE_SELECTORS = (".share_box .share_title", ".share_title", ".share_box p")
+# The section heading printed above every article of a board (the page title repeats it).
+SECTION_HEADINGS: dict[str, str] = {
+    "quarterly": "The UNPOG Public Governance Quarterly",
+    "news": "Capacity Development",  # every Theme board (sub3_1_*), whatever its BoardID
+    "youth": "Youth Engagement",
+    "publications": "Publications",
+}
+# The share box's title line "UNPOG : <heading>": it ends the article and names its heading.
 SHARE_LINE_RE = re.compile(r"^UNPOG\s*:\s*(?P<title>\S.*)$")
 # The page <title> is also "UNPOG : <section>", never an article title.
 SECTION_TITLE_RE = re.compile(r"^(?:UNPOG\s*:\s*)?News\s*&\s*Events\b", re.I)
-
-# Elements that are page furniture wherever they appear, even inside the container.
-FURNITURE_SELECTORS = (
-    "script",
-    "style",
-    "noscript",
-    "iframe",
-    "#header",
-    ".gnb",
-    "#lnb",
-    "#footer",
-    ".sub_title",
-    ".hit",
-    "td.info",
-    ".board_view .info",
-    ".view_info",
-    ".prev_next",
-    ".btn_list",
-    ".btn_area",
-    ".share_box",
-    ".sns",
-)
-_SOCIAL = r"(?:페이스북|트위터|유튜브|블로그|인스타그램)"
-# The social-links line (RSS sometimes missing), whole or one link per line.
-SOCIAL_LINE_RE = re.compile(rf"^{_SOCIAL}(?:\s*(?:{_SOCIAL}|RSS))*$", re.I)
-SOCIAL_RSS_RE = re.compile(r"^RSS$", re.I)
+_SOCIAL = r"(?:페이스북|트위터|유튜브|블로그|인스타그램|facebook|twitter|youtube|blog|instagram)"
+# The social-links line after the share line (RSS sometimes missing), whole or a link a line.
+SOCIAL_LINE_RE = re.compile(rf"^{_SOCIAL}(?:[\s|/·]*(?:{_SOCIAL}|RSS))*$", re.I)
+SOCIAL_WORD_RE = re.compile(rf"^(?:{_SOCIAL}|RSS)$", re.I)
+# How many lines after the share line may hold the social links (one link per line).
+SOCIAL_LINES_MAX = 6
 # A view counter as a line of its own, or ending a short line ("Date 2019-01-02 Hit : 33").
 COUNTER_LINE_RE = re.compile(
     r"^(?:[^.!?]{0,60}?\s)?(?:hits?|views?|조회수?|read)\s*[:：]?\s*[\d,]+$", re.I
 )
+# Labels of a board's info rows (writer, date, counter), English or Korean: a row made only
+# of these and short values ("Writer : admin | Date 2019-01-02 | Hit 33") is furniture.
+INFO_LABEL_RE = re.compile(
+    r"(?<![\w])(?:writer|author|posted\s+by|name|date|posted(?:\s+on)?|registered|reg\.?\s*date"
+    r"|hits?|views?|read|title|subject|작성자|글쓴이|이름|등록일|작성일|날짜|일자|조회수?|추천수?|제목)"
+    r"(?![\w])\s*[:：]?",
+    re.I,
+)
+# Info labels whose value is a name (a few words), not a date or a number.
+NAME_LABEL_RE = re.compile(r"^(?:writer|author|posted\s+by|name|작성자|글쓴이|이름)", re.I)
+# Words of board furniture: toolbars, prev/next boxes, list buttons, file blocks. A line made
+# only of these, separators, dates, numbers and links is furniture at the body's edges.
+FURNITURE_WORDS_RE = re.compile(
+    r"(?<![\w])(?:prev(?:ious)?(?:\s+(?:post|article))?|next(?:\s+(?:post|article))?|list|print"
+    r"|back|top|close|share|scrap|reply|edit|modify|delete|font\s*size|go\s+to\s+list"
+    r"|attachments?|attached\s+files?|files?|downloads?|related\s+(?:posts?|articles?)"
+    r"|목록|인쇄|이전글?|다음글?|글자\s*크기|첨부\s*파일|첨부|다운로드|수정|삭제|답변|닫기|공유"
+    r"|[ap][+-])(?![\w])",
+    re.I,
+)
+# What a prev/next box says where a neighbour is missing.
+NO_NEIGHBOUR_RE = re.compile(
+    r"^(?:there\s+is\s+)?no\s+(?:previous|next|prev)\s+(?:post|article)s?\.?$"
+    r"|^(?:이전|다음)\s*글이\s*없습니다\.?$|^there\s+is\s+no\s+post\.?$",
+    re.I,
+)
+# A breadcrumb: "Home > News & Events > ...".
+BREADCRUMB_RE = re.compile(r"^(?:home|홈)\s*(?:>|›|»|/|&gt;)", re.I)
+# Footer text of the site frame: where an article without a share line ends at the latest
+# (copyright, phone numbers, the office's address in Songdo's G-Tower).
+FOOTER_RE = re.compile(
+    r"\bCopyright\s*(?:©|\(c\)|&copy;)|\bAll Rights Reserved\b|\bFax\s*:|\bTel\s*[:.]"
+    r"|\bG-Tower\b|\bArt\s*center-daero\b",
+    re.I,
+)
+# An info row's date or time value, and a number: what board software prints in them.
+NUMERIC_DATE_RE = re.compile(
+    r"^\d{2,4}[-./]\s?\d{1,2}[-./]\s?\d{1,4}\.?(?:\s*\(?[월화수목금토일]?\)?)?"
+    r"(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?(?:\s*[AP]M)?$",
+    re.I,
+)
+# Images that are page furniture, by what they say of themselves (alt or title text).
+FURNITURE_IMAGE_TEXT_RE = re.compile(
+    rf"^(?:{FURNITURE_WORDS_RE.pattern}|{_SOCIAL}|rss|icon|ico|button|btn|blank|spacer|bullet"
+    r"|pdf|hwp|doc|docx|xls|xlsx|ppt|pptx|zip|file|logo|search|home|banner)$",
+    re.I,
+)
+# Images this small (width or height, in pixels) are icons or spacers, never article images.
+FURNITURE_IMAGE_MAX_PX = 24
+# How many lines after the heading may hold the date/place line and the repeated heading.
+HEAD_LINES_MAX = 8
 
-# Images that are page furniture (file-type icons, buttons) even inside the container.
-IGNORED_IMAGE_RE = re.compile(r"/(?:icons?|btn)/|/(?:icon|ico|btn)_[^/]*$", re.I)
+
+def section_heading(section: str) -> str:
+    """The section heading printed above the articles of `section` ('news/press' -> Theme)."""
+    return SECTION_HEADINGS.get(section.split("/", 1)[0], "")
+
 
 # Attachments: the board's download script, or a link to a document file.
 DOWNLOAD_RE = re.compile(r"download\.asp", re.I)
 ATTACHMENT_EXT_RE = re.compile(r"\.(?:pdf|docx?|hwp|hwpx|pptx?|xlsx?|zip)$", re.I)
-# File blocks some boards print outside the body container.
-ATTACHMENT_BLOCK_SELECTORS = (".board_view .file", ".view_file", ".file_list")
 
 WELCOME_NOTE_RE = re.compile(r"^welcome\s+note$", re.I)
 # Names of the newsletter in Welcome Note prose ("the 2nd UNPOG Public Governance Quarterly").
