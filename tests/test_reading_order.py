@@ -9,9 +9,13 @@ share box. Every field is checked against what the page says.
 
 from __future__ import annotations
 
+import dataclasses
+import sqlite3
 from pathlib import Path
 
 import pytest
+import pytest_twisted
+from conftest import crawl
 
 from unpog_crawler import health
 from unpog_crawler.items import ArticleRecord, Attachment
@@ -166,3 +170,21 @@ def test_info_rows_by_their_shape(text, shape):
 def test_furniture_lines_by_their_shape(html, furniture):
     (line,) = page_lines(_parse_tree(f"<html><body>{html}</body></html>"))
     assert is_furniture(line) is furniture
+
+
+# --- A neighbour is not a change ----------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_neighbour_added_writes_exactly_one_new_change(replica, db_path):
+    await crawl(replica.base_url, db_path)
+    newest = replica.site.articles()[0]  # its page will now link the new one as "next"
+    replica.site.add(dataclasses.replace(newest, sn=newest.sn + 10, title="A Newer Report"))
+
+    row = await crawl(replica.base_url, db_path)
+
+    changes = sqlite3.connect(db_path).execute(
+        "select kind from changes where crawl_id = ?", [row["id"]]
+    )
+    assert [kind for (kind,) in changes] == ["new"]
+    assert (row["new"], row["changed"]) == (1, 0)
