@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import lxml.html
 
-from unpog_crawler.text import normalise_text
+from unpog_crawler.text import flatten_text
 
 # Elements that end a line, as a browser breaks them.
 BLOCK_TAGS = frozenset({
@@ -82,13 +82,14 @@ class _Builder:
 
     def flush(self) -> None:
         pieces, images = self._pieces, self._images
-        text = _flat("".join(p.text for p in pieces))
+        text = flatten_text("".join([p.text for p in pieces])) if pieces else ""
         if text or images:
             visible = [p for p in pieces if p.text.strip()]
+            linked = [p.text for p in pieces if p.in_link]
             self.lines.append(
                 Line(
                     text=text,
-                    link_text=_flat("".join(p.text for p in pieces if p.in_link)),
+                    link_text=flatten_text("".join(linked)) if linked else "",
                     links=tuple(self._links),
                     images=tuple(images),
                     heading=bool(visible) and all(p.heading for p in visible),
@@ -114,7 +115,7 @@ class _Builder:
         if tag == "br" or tag in BLOCK_TAGS:
             self.flush()
         if tag == "a" and el.get("href") is not None:
-            self._links.append(Link(el.get("href", "").strip(), _flat(el.text_content())))
+            self._links.append(Link(el.get("href", "").strip(), flatten_text(el.text_content())))
         self.add(el.text, ctx, (el, _SLOT_TEXT))
         for child in el:
             self.walk(child, ctx)
@@ -144,10 +145,6 @@ class _Context:
         if (link, heading, listed) == (self.link, self.heading, self.listed):
             return self
         return _Context(link, heading, listed)
-
-
-def _flat(text: str) -> str:
-    return normalise_text(text).replace("\n", " ")
 
 
 def page_lines(root: lxml.html.HtmlElement) -> list[Line]:

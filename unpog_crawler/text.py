@@ -20,6 +20,14 @@ _LINE_BREAK_RE = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 _RUN_RE = re.compile(r" {2,}")
 
 
+def flatten_text(s: str) -> str:
+    """`normalise_text` on one line: every run of white space (line breaks too) is one
+    space. The hot path of reading a page: str.split() knows Unicode's spaces."""
+    if not unicodedata.is_normalized("NFC", s):
+        s = unicodedata.normalize("NFC", s)
+    return " ".join(_INVISIBLE_RE.sub("", s).split())
+
+
 def normalise_text(s: str) -> str:
     """NFC, Unicode spaces to ' ', invisible chars dropped, space runs collapsed, stripped.
 
