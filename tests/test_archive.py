@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import signal
@@ -20,6 +22,7 @@ from unpog_crawler.archive import (
     MIGRATION_SET,
     TABLE_DOCS,
     Archive,
+    ArchiveBusy,
     ArchiveError,
     ArchiveLocked,
     ArchiveUnavailable,
@@ -656,6 +659,87 @@ def test_lock_is_released_on_exit(db_path):
             pass
         with second.lock():
             pass
+
+
+def test_the_lock_is_the_file_itself_whatever_path_reaches_it(tmp_path, db_path):
+    """A symlink to the archive, or to its folder, or a path with '..', finds the same lock."""
+    Archive(db_path).close()
+    (tmp_path / "link.db").symlink_to(db_path)
+    (tmp_path / "folder").symlink_to(db_path.parent, target_is_directory=True)
+    others = [
+        tmp_path / "link.db",
+        tmp_path / "folder" / db_path.name,
+        db_path.parent / ".." / db_path.parent.name / db_path.name,
+    ]
+    with Archive(db_path) as first, first.lock():
+        for path in others:
+            with Archive(path) as second, pytest.raises(ArchiveLocked) as raised, second.lock():
+                pass
+            assert f"{db_path}.lock" in str(raised.value)
+    for path in others:  # and each takes it once it is free
+        with Archive(path) as second, second.lock():
+            pass
+
+
+def test_a_lock_file_replaced_before_it_is_locked_is_not_a_second_lock(db_path, monkeypatch):
+    """The race the device-and-inode check closes: a crawl opens the lock file; meanwhile a
+    clean-up deletes it and another crawl locks a new one; the first then locks the
+    deleted file, which nobody else can see."""
+    import unpog_crawler.archive as archive_module
+
+    real_flock = fcntl.flock
+    replaced = []
+    with Archive(db_path) as first, Archive(db_path) as second, contextlib.ExitStack() as held:
+
+        def flock_after_a_replacement(fd: int, operation: int) -> None:
+            if not replaced:
+                replaced.append(True)
+                first.lock_path.unlink()
+                held.enter_context(second.lock())  # creates and locks a new lock file
+            real_flock(fd, operation)
+
+        monkeypatch.setattr(archive_module.fcntl, "flock", flock_after_a_replacement)
+        with pytest.raises(ArchiveLocked), first.lock():
+            pass
+        assert replaced
+
+
+def hold_write_lock(db_path: Path) -> sqlite3.Connection:
+    """Another process's write lock, as a `sqlite3` session or a VACUUM takes it."""
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("BEGIN EXCLUSIVE")
+    return connection
+
+
+def test_a_write_blocked_past_the_busy_timeout_fails_whole_and_says_so(db_path):
+    with Archive(db_path, busy_timeout=0.2) as archive, archive.lock():
+        crawl_id = open_crawl(archive)
+        other = hold_write_lock(db_path)
+        try:
+            with pytest.raises(ArchiveBusy, match=r"locked by another process .* 0\.2 s"):
+                archive.record_answer(crawl_id, make_record(), T0, SPIDER)
+        finally:
+            other.close()
+        assert table_count(archive, "articles") == 0
+        assert archive.crawl(crawl_id)["pages"] == 0
+        assert archive.record_answer(crawl_id, make_record(), T0, SPIDER) == "new"
+
+
+def test_a_batch_tries_again_when_another_writer_made_its_snapshot_stale(db_path):
+    """In a batch, a write after a read fails at once (no busy wait) when another process
+    committed in between: the batch drops its snapshot and writes."""
+    with Archive(db_path) as archive, Archive(db_path) as other, archive.lock():
+        crawl_id = open_crawl(archive)
+        archive.begin_batch()
+        assert archive.article("/page/sub4_3_view.asp?sn=1") is None  # the batch reads
+        other.record_validators("/page/sub4_3_view.asp?sn=2", '"e"', "", T0)  # and commits
+
+        assert archive.record_answer(crawl_id, make_record(), T0, SPIDER) == "new"
+        archive.commit_batch(reopen=False)
+
+    with Archive(db_path) as archive:
+        assert table_count(archive, "articles") == 1
+        assert table_count(archive, "http_validators") == 1  # the other writer's
 
 
 # --- Atomicity --------------------------------------------------------------------------------

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,10 +39,12 @@ __all__ = [
     "COLUMN_DOCS",
     "TABLE_DOCS",
     "Archive",
+    "ArchiveBusy",
     "ArchiveError",
     "ArchiveLocked",
     "ArchiveUnavailable",
     "BadSearch",
+    "CurrentParser",
     "NewerSchema",
     "NotAnArchive",
     "UnknownArticle",
@@ -50,7 +55,11 @@ __all__ = [
 ]
 
 MIGRATION_SET = "unpog_crawler"
-BUSY_TIMEOUT_MS = 10_000
+# Seconds a statement waits for another process's write lock (a crawl passes its own,
+# UNPOG_ARCHIVE_BUSY_TIMEOUT); past it the write fails with ArchiveBusy.
+BUSY_TIMEOUT = 10.0
+# Pause between tries of a write that failed at once (a stale WAL snapshot gets no wait).
+BUSY_RETRY_PAUSE = 0.05
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Articles per page when as-of streams the whole archive (each row holds a whole text).
 AS_OF_PAGE_SIZE = 500
@@ -95,6 +104,10 @@ class ArchiveError(Exception):
 
 class ArchiveLocked(ArchiveError):
     """Another crawl holds the archive's write lock."""
+
+
+class ArchiveBusy(ArchiveError):
+    """Another process held SQLite's write lock longer than the busy timeout: not written."""
 
 
 class NotAnArchive(ArchiveError):
@@ -947,14 +960,80 @@ def capture_time(warc_date: str) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+# --- Writing while another process holds the lock ------------------------------------------
+
+SQLITE_BUSY = 5  # sqlite3.SQLITE_BUSY from Python 3.11 on
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """Another connection holds the write lock (SQLITE_BUSY and its extended codes)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == SQLITE_BUSY
+    return "database is locked" in str(error)
+
+
+def _waits_when_busy(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Try a write again while another process holds the write lock, up to the busy timeout;
+    then raise ArchiveBusy, so that the caller knows the write was not made.
+
+    SQLite itself waits inside a statement (busy_timeout). A batch whose read snapshot was
+    made stale by another process's commit fails at once instead, with no wait: its
+    snapshot is dropped and the write tried again. Only the outermost unit of work retries:
+    a nested call is part of it and rolled back with it."""
+
+    @functools.wraps(method)
+    def write(self: Archive, *args: Any, **kwargs: Any) -> Any:
+        if self._unit_depth:
+            return method(self, *args, **kwargs)
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise ArchiveBusy(
+                        f"{self.path} stayed locked by another process for more than "
+                        f"{self.busy_timeout:g} s ({error}): not written"
+                    ) from None
+                self._drop_snapshot()
+                time.sleep(BUSY_RETRY_PAUSE)
+
+    return write
+
+
+@dataclass(frozen=True)
+class CurrentParser:
+    """What the archive knows of the parser that produced the records it is given.
+
+    `version` is recorded on every version written (parsing.PARSER_VERSION). `reread` reads
+    a stored capture (captures.id) again with that parser and judges it as a crawl judges a
+    page: the record, or a one-line reason why there is none. Passed in so that the archive
+    needs neither the parser nor the WARC reader."""
+
+    version: str
+    reread: Callable[[int], ArticleRecord | str] | None = None
+
+
 # --- The archive -----------------------------------------------------------------------------
 
 
 class Archive:
-    """An open archive file. Writes of one crawl must happen inside ``with archive.lock():``."""
+    """An open archive file. Writes of one crawl must happen inside ``with archive.lock():``.
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    `busy_timeout`: seconds a write waits while another process holds SQLite's write lock
+    (a `sqlite3` session, a VACUUM) before it fails with ArchiveBusy.
+    """
+
+    def __init__(
+        self, path: str | Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT
+    ) -> None:
         self.path = Path(path)
+        self.busy_timeout = float(busy_timeout)
+        # The parser whose records this archive is given (set by the crawl and reparse).
+        self.parser: CurrentParser | None = None
         self._lock_fd: int | None = None
         self._unit_depth = 0
         self._check_file(create)
@@ -1049,7 +1128,7 @@ class Archive:
 
     def _configure(self) -> None:
         try:
-            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+            self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             # In WAL mode NORMAL never corrupts the file; a power cut may lose the last
             # commits (the next crawl fetches them again), and each commit skips an fsync.
@@ -1090,7 +1169,9 @@ class Archive:
 
     @property
     def lock_path(self) -> Path:
-        return Path(f"{self.path}.lock")
+        """`<archive>.lock` beside the file itself, found through its resolved path: a
+        symlink, a relative path or another spelling of it finds the same lock file."""
+        return Path(f"{os.path.realpath(self.path)}.lock")
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[Archive]:
@@ -1100,22 +1181,8 @@ class Archive:
         however it dies, so a stale lock file never blocks a crawl.
         """
         lock_path = self.lock_path
+        fd = self._locked_file(lock_path)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            raise ArchiveUnavailable(
-                f"cannot open lock file {lock_path} ({error.strerror}): fix permissions"
-            ) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-                by = f" by process {holder}" if holder.isdigit() else ""
-                raise ArchiveLocked(
-                    f"{lock_path} is held{by}: a crawl is running into {self.path}; "
-                    "wait for it to finish"
-                ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
             self._lock_fd = fd
@@ -1126,6 +1193,37 @@ class Archive:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    def _locked_file(self, lock_path: Path) -> int:
+        """The lock file, opened and flocked; ArchiveLocked when another process holds it.
+
+        The lock is the file's device and inode, checked after taking it: a lock file
+        deleted and created again meanwhile (a clean-up script) would be a second lock."""
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as error:
+                raise ArchiveUnavailable(
+                    f"cannot open lock file {lock_path} ({error.strerror}): fix permissions"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                os.close(fd)
+                by = f" by process {holder}" if holder.isdigit() else ""
+                raise ArchiveLocked(
+                    f"{lock_path} is held{by}: a crawl is running into {self.path}; "
+                    "wait for it to finish"
+                ) from None
+            locked = os.fstat(fd)
+            try:
+                named = os.stat(lock_path)
+            except FileNotFoundError:
+                named = None
+            if named and (named.st_dev, named.st_ino) == (locked.st_dev, locked.st_ino):
+                return fd
+            os.close(fd)  # replaced after we opened it: lock the file that is there now
 
     # Crawls -------------------------------------------------------------------------------
 
@@ -1150,6 +1248,15 @@ class Archive:
         finally:
             self._unit_depth = 0
 
+    def _drop_snapshot(self) -> None:
+        """End the batch's read transaction, so that the next try sees the current state.
+        A batch that met a busy lock holds no write (the lock would be its own)."""
+        if self._unit_depth or not self.db.conn.in_transaction:
+            return
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: the next try says so
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
+
     def begin_batch(self) -> None:
         """Hold commits until `commit_batch`: each unit of work still lands whole (its own
         savepoint), but one COMMIT covers many. A crash loses the units since the last
@@ -1157,13 +1264,26 @@ class Archive:
         if not self.db.conn.in_transaction:
             self.db.execute("BEGIN")
 
+    @_waits_when_busy
     def commit_batch(self, *, reopen: bool = True) -> None:
-        """Commit what the batch holds; `reopen` starts the next batch at once."""
+        """Commit what the batch holds; `reopen` starts the next batch at once. A commit
+        that fails (a full disk) loses the batch's units, all of them: they are rolled back
+        and the error raised, for the crawl to count them as not archived."""
         if self.db.conn.in_transaction:
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as error:
+                if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+                    raise  # still ours to commit: tried again
+                if self.db.conn.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if reopen:
+                    self.db.execute("BEGIN")
+                raise
         if reopen:
             self.db.execute("BEGIN")
 
+    @_waits_when_busy
     def start_crawl(
         self,
         spider: str,
@@ -1195,11 +1315,13 @@ class Archive:
         if cursor.rowcount != 1:
             raise ArchiveError(f"no crawl {crawl_id} in {self.path}: call start_crawl first")
 
+    @_waits_when_busy
     def record_page(self, crawl_id: int) -> None:
         """One page was downloaded."""
         with self._transaction():
             self._count(crawl_id, "pages")
 
+    @_waits_when_busy
     def record_article(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
     ) -> str:
@@ -1258,6 +1380,7 @@ class Archive:
             )
             return outcome
 
+    @_waits_when_busy
     def record_not_modified(self, crawl_id: int, url: str, captured_at: str) -> str:
         """The server answered 304 for an archived article: a page fetched, the article
         seen again, its content unchanged.
@@ -1277,6 +1400,7 @@ class Archive:
             self._count(crawl_id, "articles_seen", "unchanged")
         return "unchanged"
 
+    @_waits_when_busy
     def record_validators(self, url: str, etag: str, last_modified: str, at: str) -> None:
         """Remember an article page's ETag / Last-Modified (a cache: losing it costs a download)."""
         with self._transaction():
@@ -1299,6 +1423,7 @@ class Archive:
         ).fetchall()
         return {url: (etag, last_modified) for url, etag, last_modified in rows}
 
+    @_waits_when_busy
     def record_list_page(self, crawl_id: int, page: ListPageAnswer, spider: str, at: str) -> None:
         """One list page read: a page downloaded (or answered 304), its articles listed by
         this crawl and, for a full answer, its links and validators stored in ONE
@@ -1369,6 +1494,7 @@ class Archive:
 
     # --- Boards and files (issue 3) ---------------------------------------------------------
 
+    @_waits_when_busy
     def record_answer(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
     ) -> str:
@@ -1385,6 +1511,7 @@ class Archive:
             self.record_validators(record.url, record.etag, record.last_modified, captured_at)
         return outcome
 
+    @_waits_when_busy
     def record_board_fields(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, outcome: str
     ) -> str:
@@ -1517,6 +1644,7 @@ class Archive:
             )
         )
 
+    @_waits_when_busy
     def record_problem(
         self,
         crawl_id: int,
@@ -1548,6 +1676,7 @@ class Archive:
             self._remove(crawl_id, article, f"page answers: {reason}", at)
             return True
 
+    @_waits_when_busy
     def finish_crawl(
         self,
         crawl_id: int,
@@ -1888,6 +2017,7 @@ class Archive:
     # Captures: the WARC record index (0004) -------------------------------------------------
     # Written by unpog_crawler.warc during a crawl, read by verify, reparse and cdx.
 
+    @_waits_when_busy
     def add_captures(self, rows: list[Mapping[str, Any]]) -> list[int]:
         """Index WARC records written together (one transaction); returns their ids in order.
 
@@ -1950,6 +2080,7 @@ class Archive:
             {"crawl": crawl_id, "type": page_type},
         ).fetchone()[0]
 
+    @_waits_when_busy
     def rederive(self, capture: Mapping[str, Any], record: ArticleRecord, spider: str) -> str:
         """Re-apply the versioning rules to a stored capture parsed again: 'new', 'changed'
         or 'unchanged'. Writes nothing when the capture's content is already archived.
@@ -2006,6 +2137,7 @@ class Archive:
             self._set_current_to_latest_state(article_id, captured_at)
             return kind
 
+    @_waits_when_busy
     def finish_reparse(self) -> None:
         """After `rederive` calls: derive issues again from the articles' latest states."""
         with self._transaction():
