@@ -27,6 +27,7 @@ from unpog_crawler.archive import (
     ArchiveLocked,
     ArchiveUnavailable,
     BadSearch,
+    CurrentParser,
     NewerSchema,
     NotAnArchive,
     UnknownArticle,
@@ -1169,6 +1170,32 @@ def test_migration_0008_indexes_the_latest_versions_of_an_existing_archive(db_pa
         archive.record_article(crawl_id, make_record(72, title="Migrated"), T3, SPIDER)
         assert_latest_fts_in_sync(archive)
         assert archive.db["versions"].detect_fts() == "versions_fts"
+
+
+def test_migration_0009_leaves_the_parser_of_earlier_versions_unknown(db_path):
+    with Archive(db_path) as archive, archive.lock():
+        three_crawls(archive)
+    # An archive built before 0009: no versions.parser_version.
+    with Archive(db_path) as archive:
+        archive.db.execute("ALTER TABLE versions DROP COLUMN parser_version")
+        archive.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0009_parser_version'")
+        archive.db.conn.commit()
+    with Archive(db_path) as archive, archive.lock():
+        before = table_count(archive, "versions")
+        assert archive.db.execute(
+            "SELECT COUNT(*) FROM versions WHERE parser_version IS NULL"
+        ).fetchone() == (before,)
+        archive.parser = CurrentParser("7")  # no capture reader: nothing to compare with
+        crawl_id = open_crawl(archive, "2024-05-05T09:00:00+00:00")
+        archive.record_article(crawl_id, make_record(72, title="Read anew"), T3, SPIDER)
+        latest = archive.db.execute(
+            "SELECT v.parser_version, c.reason FROM versions v JOIN changes c "
+            "ON c.article_id = v.article_id AND c.to_version = v.version ORDER BY v.id DESC"
+        ).fetchone()
+    assert latest == (
+        "7",
+        "parser changed from an unrecorded version to 7; no capture to compare",
+    )
 
 
 def test_an_article_read_before_its_list_page_is_still_found_by_list(archive):

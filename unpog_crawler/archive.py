@@ -15,6 +15,7 @@ is not a change, nor is markup (``body_html``) or the raw page bytes (``page_sha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -23,7 +24,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -204,6 +204,13 @@ _RECORD_COLUMN_DOCS: dict[str, str] = {
     ),
 }
 
+_CHANGE_REASON_DOC = (
+    "Why an article was found removed; where a version was re-derived, the capture it came "
+    "from (and the parser change, when a crawl did it); 'parser changed from X to Y; no "
+    "capture to compare' on a change found while the parser changed; NULL otherwise (on a "
+    "'changed' row: the site changed)"
+)
+
 COLUMN_DOCS: dict[str, dict[str, str]] = {
     "crawls": {
         "id": "Crawl number",
@@ -279,7 +286,14 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "changed_fields": "JSON list of the content fields that differ from the previous version",
         **_RECORD_COLUMN_DOCS,
         "capture_id": "WARC record (captures.id) this version was parsed from; NULL before 0004",
-        "rederived": "1 when `unpog reparse` wrote it from a stored capture, else 0",
+        "rederived": (
+            "1 when it was re-derived from a stored capture (by `unpog reparse`, or by a "
+            "crawl whose parser differs from the one that read the capture), else 0"
+        ),
+        "parser_version": (
+            "Version of the parser that read the page into this version (parsing."
+            "PARSER_VERSION); NULL before 0009 (unknown)"
+        ),
     },
     "captures": {
         "id": "Row number (in write order)",
@@ -311,7 +325,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "to_version": "Version after the change (NULL for removed)",
         "changed_fields": "JSON list of the content fields that changed",
         "at": "UTC time of the change",
-        "reason": "Why an article was found removed",
+        "reason": _CHANGE_REASON_DOC,
     },
     "http_validators": {
         "url": "Canonical URL of an article page",
@@ -393,7 +407,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "from_version": "Version before the change (NULL for new)",
         "to_version": "Version after the change (NULL for removed)",
         "changed_fields": "JSON list of the content fields that changed",
-        "reason": "Why an article was found removed",
+        "reason": _CHANGE_REASON_DOC,
     },
     "removed_articles": {
         "article_id": "The article",
@@ -826,6 +840,13 @@ def _m0008_latest_fts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0009_parser_version")
+def _m0009_parser_version(db: sqlite_utils.Database) -> None:
+    """The parser that read each version: a parser change is then never taken for a change
+    of the site. Versions written before: NULL (unknown)."""
+    db.execute("ALTER TABLE versions ADD COLUMN parser_version TEXT")
+
+
 KNOWN_MIGRATIONS = tuple(m.name for m in migrations._migrations)
 
 
@@ -890,6 +911,16 @@ def _version_values(record: ArticleRecord) -> dict[str, Any]:
             value = json.dumps(list(value), ensure_ascii=False)
         values[name] = value
     return values
+
+
+def _changed_fields(
+    content: Mapping[str, Any], hash_: str, version: Mapping[str, Any]
+) -> list[str]:
+    """The content fields in which `content` (hashed as `hash_`) differs from a version row."""
+    if hash_ == version["content_hash"]:
+        return []
+    old_content = _row_content(version)
+    return [name for name in CONTENT_FIELDS if content[name] != old_content[name]]
 
 
 def _row_content(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -1004,7 +1035,7 @@ def _waits_when_busy(method: Callable[..., Any]) -> Callable[..., Any]:
     return write
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class CurrentParser:
     """What the archive knows of the parser that produced the records it is given.
 
@@ -1343,13 +1374,16 @@ class Archive:
                 self._insert_change(crawl_id, article_id, "new", None, 1, [], captured_at)
                 return outcome
 
-            article_id, current = article["id"], article["current_version"]
+            article_id = article["id"]
             was_removed = article["status"] == "removed"
-            latest = self._version_row(article_id, current)
-            changed_fields: list[str] = []
-            if new_hash != latest["content_hash"]:
-                old_content = _row_content(latest)
-                changed_fields = [n for n in CONTENT_FIELDS if new_content[n] != old_content[n]]
+            latest = self._version_row(article_id, article["current_version"])
+            changed_fields = _changed_fields(new_content, new_hash, latest)
+            reason = None
+            if changed_fields and self._read_by_another_parser(latest):
+                # Compare with the page this parser reads from the latest version's capture.
+                latest, reason = self._as_this_parser_reads_it(latest)
+                changed_fields = _changed_fields(new_content, new_hash, latest)
+            current = latest["version"]
             if not changed_fields:
                 outcome = "restored" if was_removed else "unchanged"
                 self._count(crawl_id, "articles_seen", outcome)
@@ -1375,10 +1409,45 @@ class Archive:
                 "last_seen_crawl_id = ?, spider = ?, status = 'live' WHERE id = ?",
                 [record.title, record.kind, version, captured_at, crawl_id, spider, article_id],
             )
+            at = captured_at
             self._insert_change(
-                crawl_id, article_id, outcome, current, version, changed_fields, captured_at
+                crawl_id, article_id, outcome, current, version, changed_fields, at, reason
             )
             return outcome
+
+    def _read_by_another_parser(self, version: Mapping[str, Any]) -> bool:
+        return self.parser is not None and version["parser_version"] != self.parser.version
+
+    def _as_this_parser_reads_it(self, latest: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The latest version as the current parser reads its capture: (version, None), a
+        re-derived version written first when the reading differs. When the capture cannot
+        be read (WARC off, file gone, not an article to this parser), (latest, the reason
+        a change found against it must carry: it may be the parser's, not the site's)."""
+        assert self.parser is not None
+        why = (
+            f"parser changed from {latest['parser_version'] or 'an unrecorded version'} "
+            f"to {self.parser.version}"
+        )
+        capture_id = latest["capture_id"]
+        if capture_id is None or self.parser.reread is None:
+            return latest, f"{why}; no capture to compare"
+        reread = self.parser.reread(capture_id)
+        if isinstance(reread, str):
+            return latest, f"{why}; no capture to compare ({reread})"
+        content = _content(_record_fields(reread), reread.fetched_url)
+        fields = _changed_fields(content, _hash_content(content), latest)
+        if not fields:
+            return latest, None  # this parser reads the old page alike: any change is the site's
+        reread = dataclasses.replace(reread, found_by=latest["found_by"] or reread.found_by)
+        version = self._insert_rederived(
+            latest["article_id"],
+            self.capture(capture_id),
+            reread,
+            latest,
+            fields,
+            f"re-derived from capture {capture_id}: {why}",
+        )
+        return self._version_row(latest["article_id"], version), None
 
     @_waits_when_busy
     def record_not_modified(self, crawl_id: int, url: str, captured_at: str) -> str:
@@ -2092,50 +2161,62 @@ class Archive:
         with a change row saying where it came from. Crawl counters are left alone: no crawl
         found it. The article's current version becomes its latest state again.
         """
-        captured_at = capture_time(capture["fetched_at"])
-        crawl_id = capture["crawl_id"]
         new_content = _content(_record_fields(record), record.fetched_url)
         new_hash = _hash_content(new_content)
-        values = _version_values(record)
-        reason = f"re-derived from capture {capture['id']}"
         with self._transaction():
             article = self._article_row(record.url)
             if article is None:
-                article_id = self._insert_article(record, spider, captured_at, crawl_id)
+                captured_at = capture_time(capture["fetched_at"])
+                article_id = self._insert_article(record, spider, captured_at, capture["crawl_id"])
                 state = None
             else:
                 article_id = article["id"]
                 state = self._state_at_capture(article_id, capture["id"])
             changed_fields: list[str] = []
             if state is not None:
-                if new_hash == state["content_hash"]:
-                    return "unchanged"
-                old_content = _row_content(state)
-                changed_fields = [n for n in CONTENT_FIELDS if new_content[n] != old_content[n]]
+                changed_fields = _changed_fields(new_content, new_hash, state)
                 if not changed_fields:
                     return "unchanged"
-            version = self._next_version(article_id)
-            version_id = self._insert_version(
-                article_id,
-                version,
-                crawl_id,
-                captured_at,
-                new_hash,
-                changed_fields,
-                values,
-                capture_id=capture["id"],
-                rederived=True,
-            )
-            # Its files as the capture's crawl knew them (a reparse downloads nothing).
-            self._link_files(version_id, self._file_rows(crawl_id, record, captured_at))
-            kind = "new" if state is None else "changed"
-            before = None if state is None else state["version"]
-            at = captured_at
-            self._insert_change(
-                crawl_id, article_id, kind, before, version, changed_fields, at, reason
-            )
-            self._set_current_to_latest_state(article_id, captured_at)
-            return kind
+            reason = f"re-derived from capture {capture['id']}"
+            self._insert_rederived(article_id, capture, record, state, changed_fields, reason)
+            return "new" if state is None else "changed"
+
+    def _insert_rederived(
+        self,
+        article_id: int,
+        capture: Mapping[str, Any],
+        record: ArticleRecord,
+        state: Mapping[str, Any] | None,
+        changed_fields: list[str],
+        reason: str,
+    ) -> int:
+        """A version re-derived from a capture, timed at it and credited to its crawl, with
+        a change row saying where it came from and the files its page links as that crawl
+        knew them (nothing is downloaded). Crawl counters are left alone: no crawl found
+        it. The article's current version becomes its latest state again. Returns the
+        version number."""
+        captured_at = capture_time(capture["fetched_at"])
+        crawl_id = capture["crawl_id"]
+        content = _content(_record_fields(record), record.fetched_url)
+        version = self._next_version(article_id)
+        version_id = self._insert_version(
+            article_id,
+            version,
+            crawl_id,
+            captured_at,
+            _hash_content(content),
+            changed_fields,
+            _version_values(record),
+            capture_id=capture["id"],
+            rederived=True,
+        )
+        self._link_files(version_id, self._file_rows(crawl_id, record, captured_at))
+        kind = "new" if state is None else "changed"
+        before = None if state is None else state["version"]
+        at = captured_at
+        self._insert_change(crawl_id, article_id, kind, before, version, changed_fields, at, reason)
+        self._set_current_to_latest_state(article_id, captured_at)
+        return version
 
     @_waits_when_busy
     def finish_reparse(self) -> None:
@@ -2242,6 +2323,7 @@ class Archive:
             *VERSION_RECORD_FIELDS,
             "capture_id",
             "rederived",
+            "parser_version",
         ]
         params = [
             article_id,
@@ -2253,6 +2335,7 @@ class Archive:
             *(values[name] for name in VERSION_RECORD_FIELDS),
             capture_id,
             int(rederived),
+            self.parser.version if self.parser else None,
         ]
         placeholders = ", ".join("?" for _ in columns)
         cursor = self.db.execute(
