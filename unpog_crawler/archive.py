@@ -1434,6 +1434,8 @@ class Archive:
         reread = self.parser.reread(capture_id)
         if isinstance(reread, str):
             return latest, f"{why}; no capture to compare ({reread})"
+        if reread.url != latest["url"]:
+            return latest, f"{why}; no capture to compare (capture {capture_id} is another page)"
         content = _content(_record_fields(reread), reread.fetched_url)
         fields = _changed_fields(content, _hash_content(content), latest)
         if not fields:

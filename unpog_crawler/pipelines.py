@@ -156,14 +156,17 @@ class ArchivePipeline:
         is logged and kept: the crawl then ends incomplete and removes nothing."""
         try:
             return method(*args, **kwargs)
-        except (ArchiveError, sqlite3.Error) as error:
+        except (ArchiveError, sqlite3.Error) as error:  # locked, disk full: expected, one line
             reason = (
                 f"{type(error).__name__}: {error}" if isinstance(error, sqlite3.Error) else error
             )
-            self.not_archived.setdefault(url, str(reason))
-            self.crawler.stats.inc_value("unpog/archive/write_failures")
             logger.error("Not archived: %s (%s)", url, reason)
-            return None
+        except Exception as error:  # a bug: its traceback, and still no silent loss
+            reason = f"{type(error).__name__}: {error}"
+            logger.exception("Not archived: %s (%s)", url, reason)
+        self.not_archived.setdefault(url, str(reason))
+        self.crawler.stats.inc_value("unpog/archive/write_failures")
+        return None
 
     def commit_when_due(self) -> None:
         """Commit the batch every UNPOG_COMMIT_INTERVAL seconds: a COMMIT (and the FTS
@@ -188,16 +191,8 @@ class ArchivePipeline:
     def record_problem(self, item: PageProblem) -> None:
         if item.fetched:
             self.write(item.url, self.archive.record_page, self.crawl_id)
-        reason = item.reason
-        self.write(
-            item.url,
-            self.archive.record_problem,
-            self.crawl_id,
-            item.url,
-            item.kind,
-            reason,
-            utc_now(),
-        )
+        record = self.archive.record_problem
+        self.write(item.url, record, self.crawl_id, item.url, item.kind, item.reason, utc_now())
         if item.gone:
             self.gone[item.url] = item.reason
             self.gone_parse_failures += item.kind == "parse_failure"

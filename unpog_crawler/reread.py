@@ -111,7 +111,10 @@ class CaptureRereader:
             page = stored_page(self.reader, self.archive, capture, self.max_size)
         except RecordProblem as problem:
             return f"capture {capture_id} cannot be read ({problem})"
-        return judge_page(page)
+        try:
+            return judge_page(page)
+        except Exception as error:  # the parser's bug must not cost the crawl its write
+            return f"capture {capture_id} cannot be parsed ({type(error).__name__}: {error})"
 
     def close(self) -> None:
         self.reader.close()
