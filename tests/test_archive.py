@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import signal
@@ -20,10 +22,12 @@ from unpog_crawler.archive import (
     MIGRATION_SET,
     TABLE_DOCS,
     Archive,
+    ArchiveBusy,
     ArchiveError,
     ArchiveLocked,
     ArchiveUnavailable,
     BadSearch,
+    CurrentParser,
     NewerSchema,
     NotAnArchive,
     UnknownArticle,
@@ -658,6 +662,87 @@ def test_lock_is_released_on_exit(db_path):
             pass
 
 
+def test_the_lock_is_the_file_itself_whatever_path_reaches_it(tmp_path, db_path):
+    """A symlink to the archive, or to its folder, or a path with '..', finds the same lock."""
+    Archive(db_path).close()
+    (tmp_path / "link.db").symlink_to(db_path)
+    (tmp_path / "folder").symlink_to(db_path.parent, target_is_directory=True)
+    others = [
+        tmp_path / "link.db",
+        tmp_path / "folder" / db_path.name,
+        db_path.parent / ".." / db_path.parent.name / db_path.name,
+    ]
+    with Archive(db_path) as first, first.lock():
+        for path in others:
+            with Archive(path) as second, pytest.raises(ArchiveLocked) as raised, second.lock():
+                pass
+            assert f"{db_path}.lock" in str(raised.value)
+    for path in others:  # and each takes it once it is free
+        with Archive(path) as second, second.lock():
+            pass
+
+
+def test_a_lock_file_replaced_before_it_is_locked_is_not_a_second_lock(db_path, monkeypatch):
+    """The race the device-and-inode check closes: a crawl opens the lock file; meanwhile a
+    clean-up deletes it and another crawl locks a new one; the first then locks the
+    deleted file, which nobody else can see."""
+    import unpog_crawler.archive as archive_module
+
+    real_flock = fcntl.flock
+    replaced = []
+    with Archive(db_path) as first, Archive(db_path) as second, contextlib.ExitStack() as held:
+
+        def flock_after_a_replacement(fd: int, operation: int) -> None:
+            if not replaced:
+                replaced.append(True)
+                first.lock_path.unlink()
+                held.enter_context(second.lock())  # creates and locks a new lock file
+            real_flock(fd, operation)
+
+        monkeypatch.setattr(archive_module.fcntl, "flock", flock_after_a_replacement)
+        with pytest.raises(ArchiveLocked), first.lock():
+            pass
+        assert replaced
+
+
+def hold_write_lock(db_path: Path) -> sqlite3.Connection:
+    """Another process's write lock, as a `sqlite3` session or a VACUUM takes it."""
+    connection = sqlite3.connect(db_path, isolation_level=None)
+    connection.execute("BEGIN EXCLUSIVE")
+    return connection
+
+
+def test_a_write_blocked_past_the_busy_timeout_fails_whole_and_says_so(db_path):
+    with Archive(db_path, busy_timeout=0.2) as archive, archive.lock():
+        crawl_id = open_crawl(archive)
+        other = hold_write_lock(db_path)
+        try:
+            with pytest.raises(ArchiveBusy, match=r"locked by another process .* 0\.2 s"):
+                archive.record_answer(crawl_id, make_record(), T0, SPIDER)
+        finally:
+            other.close()
+        assert table_count(archive, "articles") == 0
+        assert archive.crawl(crawl_id)["pages"] == 0
+        assert archive.record_answer(crawl_id, make_record(), T0, SPIDER) == "new"
+
+
+def test_a_batch_tries_again_when_another_writer_made_its_snapshot_stale(db_path):
+    """In a batch, a write after a read fails at once (no busy wait) when another process
+    committed in between: the batch drops its snapshot and writes."""
+    with Archive(db_path) as archive, Archive(db_path) as other, archive.lock():
+        crawl_id = open_crawl(archive)
+        archive.begin_batch()
+        assert archive.article("/page/sub4_3_view.asp?sn=1") is None  # the batch reads
+        other.record_validators("/page/sub4_3_view.asp?sn=2", '"e"', "", T0)  # and commits
+
+        assert archive.record_answer(crawl_id, make_record(), T0, SPIDER) == "new"
+        archive.commit_batch(reopen=False)
+
+    with Archive(db_path) as archive:
+        assert table_count(archive, "articles") == 1
+        assert table_count(archive, "http_validators") == 1  # the other writer's
+
+
 # --- Atomicity --------------------------------------------------------------------------------
 
 
@@ -1085,6 +1170,32 @@ def test_migration_0008_indexes_the_latest_versions_of_an_existing_archive(db_pa
         archive.record_article(crawl_id, make_record(72, title="Migrated"), T3, SPIDER)
         assert_latest_fts_in_sync(archive)
         assert archive.db["versions"].detect_fts() == "versions_fts"
+
+
+def test_migration_0009_leaves_the_parser_of_earlier_versions_unknown(db_path):
+    with Archive(db_path) as archive, archive.lock():
+        three_crawls(archive)
+    # An archive built before 0009: no versions.parser_version.
+    with Archive(db_path) as archive:
+        archive.db.execute("ALTER TABLE versions DROP COLUMN parser_version")
+        archive.db.execute("DELETE FROM _sqlite_migrations WHERE name = '0009_parser_version'")
+        archive.db.conn.commit()
+    with Archive(db_path) as archive, archive.lock():
+        before = table_count(archive, "versions")
+        assert archive.db.execute(
+            "SELECT COUNT(*) FROM versions WHERE parser_version IS NULL"
+        ).fetchone() == (before,)
+        archive.parser = CurrentParser("7")  # no capture reader: nothing to compare with
+        crawl_id = open_crawl(archive, "2024-05-05T09:00:00+00:00")
+        archive.record_article(crawl_id, make_record(72, title="Read anew"), T3, SPIDER)
+        latest = archive.db.execute(
+            "SELECT v.parser_version, c.reason FROM versions v JOIN changes c "
+            "ON c.article_id = v.article_id AND c.to_version = v.version ORDER BY v.id DESC"
+        ).fetchone()
+    assert latest == (
+        "7",
+        "parser changed from an unrecorded version to 7; no capture to compare",
+    )
 
 
 def test_an_article_read_before_its_list_page_is_still_found_by_list(archive):

@@ -17,6 +17,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from unpog_crawler import capture_cli
 from unpog_crawler.archive import Archive, _hash_content, _row_content, capture_time
+from unpog_crawler.replica.faults import Fault
+from unpog_crawler.replica.server import ReplicaSite, Response, serve
 from unpog_crawler.warc import GZIP_LEVEL
 
 REPO = Path(__file__).resolve().parent.parent
@@ -365,3 +367,65 @@ def test_progress_logs_plain_lines_now_and_then_without_a_terminal(monkeypatch):
         "reparse: 2/3 records, 0/s, 0:00:06 left",
         "reparse: 2/3 records, 0/s, 0:00:06 left",
     ]
+
+
+# --- reparse judges a page as the crawl does, and decodes within the crawl's cap (issue 18) ----
+
+
+@pytest_twisted.ensureDeferred
+async def test_reparse_never_archives_a_page_the_crawl_rejected(replica, db_path):
+    """A maintenance page served with 200 is a parse failure for the crawl, never a version;
+    re-parsing its capture must not make it one (nor, later, the current version)."""
+    url = "/page/sub4_3_view.asp?sn=72"
+    await crawl(replica.base_url, db_path)
+    replica.site.inject(url, Fault("maintenance"))
+    second = await crawl(replica.base_url, db_path, UNPOG_CONDITIONAL_REQUESTS=False)
+    (reason,) = query(
+        db_path, "SELECT reason FROM crawl_problems WHERE crawl_id = ? AND url = ?",
+        (second["id"], url),
+    )[0]  # fmt: skip
+    assert reason.startswith("does not look like an article")
+    before = query(db_path, "SELECT id, article_id, version, content_hash FROM versions")
+
+    result = run("reparse", "--db", str(db_path))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 new, 0 re-derived versions" in result.stdout
+    assert "1 not an article" in result.stdout
+    assert query(db_path, "SELECT id, article_id, version, content_hash FROM versions") == before
+
+
+class BombSite(ReplicaSite):
+    """The replica, but one article answers with a body gzipped twice that decodes to far
+    more than the crawl's DOWNLOAD_MAXSIZE (a few hundred bytes on the wire)."""
+
+    BOMB_URL = "/page/sub4_3_view.asp?sn=72"
+
+    def __init__(self, decoded_size: int) -> None:
+        super().__init__()
+        page = b"<html><body><p>" + b"A" * decoded_size + b"</p></body></html>"
+        self.bomb = gzip.compress(gzip.compress(page))
+
+    def handle(self, method: str, target: str, if_none_match: str | None = None) -> Response:
+        if target.lower() != self.BOMB_URL:
+            return super().handle(method, target, if_none_match)
+        self.requests.append(method, target, 200)
+        return Response(200, self.bomb, headers={"Content-Encoding": "gzip, gzip"})
+
+
+@pytest_twisted.ensureDeferred
+async def test_reparse_reports_a_compression_bomb_unreadable_and_goes_on(db_path):
+    site = BombSite(decoded_size=20_000_000)
+    cap = 1_000_000
+    with serve(site) as server:
+        row = await crawl(server.base_url, db_path, DOWNLOAD_MAXSIZE=cap, DOWNLOAD_WARNSIZE=0)
+    assert row["errors"] == 1  # the crawl refused it at the cap
+    assert len(site.bomb) < 2_000
+    make_older_parser_output(db_path, ["/page/sub4_3_view.asp?sn=52"])
+
+    result = run("reparse", "--db", str(db_path))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    (problem,) = [line for line in result.stdout.splitlines() if line.startswith("PROBLEM")]
+    assert "sn=72" in problem and f"over {cap} bytes once decoded" in problem
+    assert "1 re-derived versions" in result.stdout and "1 unreadable" in result.stdout

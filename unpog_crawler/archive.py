@@ -15,12 +15,15 @@ is not a change, nor is markup (``body_html``) or the raw page bytes (``page_sha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -36,10 +39,12 @@ __all__ = [
     "COLUMN_DOCS",
     "TABLE_DOCS",
     "Archive",
+    "ArchiveBusy",
     "ArchiveError",
     "ArchiveLocked",
     "ArchiveUnavailable",
     "BadSearch",
+    "CurrentParser",
     "NewerSchema",
     "NotAnArchive",
     "UnknownArticle",
@@ -50,7 +55,11 @@ __all__ = [
 ]
 
 MIGRATION_SET = "unpog_crawler"
-BUSY_TIMEOUT_MS = 10_000
+# Seconds a statement waits for another process's write lock (a crawl passes its own,
+# UNPOG_ARCHIVE_BUSY_TIMEOUT); past it the write fails with ArchiveBusy.
+BUSY_TIMEOUT = 10.0
+# Pause between tries of a write that failed at once (a stale WAL snapshot gets no wait).
+BUSY_RETRY_PAUSE = 0.05
 SQLITE_HEADER = b"SQLite format 3\x00"
 # Articles per page when as-of streams the whole archive (each row holds a whole text).
 AS_OF_PAGE_SIZE = 500
@@ -95,6 +104,10 @@ class ArchiveError(Exception):
 
 class ArchiveLocked(ArchiveError):
     """Another crawl holds the archive's write lock."""
+
+
+class ArchiveBusy(ArchiveError):
+    """Another process held SQLite's write lock longer than the busy timeout: not written."""
 
 
 class NotAnArchive(ArchiveError):
@@ -191,6 +204,13 @@ _RECORD_COLUMN_DOCS: dict[str, str] = {
     ),
 }
 
+_CHANGE_REASON_DOC = (
+    "Why an article was found removed; where a version was re-derived, the capture it came "
+    "from (and the parser change, when a crawl did it); 'parser changed from X to Y; no "
+    "capture to compare' on a change found while the parser changed; NULL otherwise (on a "
+    "'changed' row: the site changed)"
+)
+
 COLUMN_DOCS: dict[str, dict[str, str]] = {
     "crawls": {
         "id": "Crawl number",
@@ -266,7 +286,14 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "changed_fields": "JSON list of the content fields that differ from the previous version",
         **_RECORD_COLUMN_DOCS,
         "capture_id": "WARC record (captures.id) this version was parsed from; NULL before 0004",
-        "rederived": "1 when `unpog reparse` wrote it from a stored capture, else 0",
+        "rederived": (
+            "1 when it was re-derived from a stored capture (by `unpog reparse`, or by a "
+            "crawl whose parser differs from the one that read the capture), else 0"
+        ),
+        "parser_version": (
+            "Version of the parser that read the page into this version (parsing."
+            "PARSER_VERSION); NULL before 0009 (unknown)"
+        ),
     },
     "captures": {
         "id": "Row number (in write order)",
@@ -298,7 +325,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "to_version": "Version after the change (NULL for removed)",
         "changed_fields": "JSON list of the content fields that changed",
         "at": "UTC time of the change",
-        "reason": "Why an article was found removed",
+        "reason": _CHANGE_REASON_DOC,
     },
     "http_validators": {
         "url": "Canonical URL of an article page",
@@ -380,7 +407,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "from_version": "Version before the change (NULL for new)",
         "to_version": "Version after the change (NULL for removed)",
         "changed_fields": "JSON list of the content fields that changed",
-        "reason": "Why an article was found removed",
+        "reason": _CHANGE_REASON_DOC,
     },
     "removed_articles": {
         "article_id": "The article",
@@ -813,6 +840,13 @@ def _m0008_latest_fts(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0009_parser_version")
+def _m0009_parser_version(db: sqlite_utils.Database) -> None:
+    """The parser that read each version: a parser change is then never taken for a change
+    of the site. Versions written before: NULL (unknown)."""
+    db.execute("ALTER TABLE versions ADD COLUMN parser_version TEXT")
+
+
 KNOWN_MIGRATIONS = tuple(m.name for m in migrations._migrations)
 
 
@@ -877,6 +911,16 @@ def _version_values(record: ArticleRecord) -> dict[str, Any]:
             value = json.dumps(list(value), ensure_ascii=False)
         values[name] = value
     return values
+
+
+def _changed_fields(
+    content: Mapping[str, Any], hash_: str, version: Mapping[str, Any]
+) -> list[str]:
+    """The content fields in which `content` (hashed as `hash_`) differs from a version row."""
+    if hash_ == version["content_hash"]:
+        return []
+    old_content = _row_content(version)
+    return [name for name in CONTENT_FIELDS if content[name] != old_content[name]]
 
 
 def _row_content(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -947,14 +991,80 @@ def capture_time(warc_date: str) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+# --- Writing while another process holds the lock ------------------------------------------
+
+SQLITE_BUSY = 5  # sqlite3.SQLITE_BUSY from Python 3.11 on
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """Another connection holds the write lock (SQLITE_BUSY and its extended codes)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == SQLITE_BUSY
+    return "database is locked" in str(error)
+
+
+def _waits_when_busy(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Try a write again while another process holds the write lock, up to the busy timeout;
+    then raise ArchiveBusy, so that the caller knows the write was not made.
+
+    SQLite itself waits inside a statement (busy_timeout). A batch whose read snapshot was
+    made stale by another process's commit fails at once instead, with no wait: its
+    snapshot is dropped and the write tried again. Only the outermost unit of work retries:
+    a nested call is part of it and rolled back with it."""
+
+    @functools.wraps(method)
+    def write(self: Archive, *args: Any, **kwargs: Any) -> Any:
+        if self._unit_depth:
+            return method(self, *args, **kwargs)
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if not _is_busy(error):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise ArchiveBusy(
+                        f"{self.path} stayed locked by another process for more than "
+                        f"{self.busy_timeout:g} s ({error}): not written"
+                    ) from None
+                self._drop_snapshot()
+                time.sleep(BUSY_RETRY_PAUSE)
+
+    return write
+
+
+@dataclasses.dataclass(frozen=True)
+class CurrentParser:
+    """What the archive knows of the parser that produced the records it is given.
+
+    `version` is recorded on every version written (parsing.PARSER_VERSION). `reread` reads
+    a stored capture (captures.id) again with that parser and judges it as a crawl judges a
+    page: the record, or a one-line reason why there is none. Passed in so that the archive
+    needs neither the parser nor the WARC reader."""
+
+    version: str
+    reread: Callable[[int], ArticleRecord | str] | None = None
+
+
 # --- The archive -----------------------------------------------------------------------------
 
 
 class Archive:
-    """An open archive file. Writes of one crawl must happen inside ``with archive.lock():``."""
+    """An open archive file. Writes of one crawl must happen inside ``with archive.lock():``.
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    `busy_timeout`: seconds a write waits while another process holds SQLite's write lock
+    (a `sqlite3` session, a VACUUM) before it fails with ArchiveBusy.
+    """
+
+    def __init__(
+        self, path: str | Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT
+    ) -> None:
         self.path = Path(path)
+        self.busy_timeout = float(busy_timeout)
+        # The parser whose records this archive is given (set by the crawl and reparse).
+        self.parser: CurrentParser | None = None
         self._lock_fd: int | None = None
         self._unit_depth = 0
         self._check_file(create)
@@ -1049,7 +1159,7 @@ class Archive:
 
     def _configure(self) -> None:
         try:
-            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+            self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             # In WAL mode NORMAL never corrupts the file; a power cut may lose the last
             # commits (the next crawl fetches them again), and each commit skips an fsync.
@@ -1090,7 +1200,9 @@ class Archive:
 
     @property
     def lock_path(self) -> Path:
-        return Path(f"{self.path}.lock")
+        """`<archive>.lock` beside the file itself, found through its resolved path: a
+        symlink, a relative path or another spelling of it finds the same lock file."""
+        return Path(f"{os.path.realpath(self.path)}.lock")
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[Archive]:
@@ -1100,22 +1212,8 @@ class Archive:
         however it dies, so a stale lock file never blocks a crawl.
         """
         lock_path = self.lock_path
+        fd = self._locked_file(lock_path)
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as error:
-            raise ArchiveUnavailable(
-                f"cannot open lock file {lock_path} ({error.strerror}): fix permissions"
-            ) from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-                by = f" by process {holder}" if holder.isdigit() else ""
-                raise ArchiveLocked(
-                    f"{lock_path} is held{by}: a crawl is running into {self.path}; "
-                    "wait for it to finish"
-                ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
             self._lock_fd = fd
@@ -1126,6 +1224,37 @@ class Archive:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+    def _locked_file(self, lock_path: Path) -> int:
+        """The lock file, opened and flocked; ArchiveLocked when another process holds it.
+
+        The lock is the file's device and inode, checked after taking it: a lock file
+        deleted and created again meanwhile (a clean-up script) would be a second lock."""
+        while True:
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as error:
+                raise ArchiveUnavailable(
+                    f"cannot open lock file {lock_path} ({error.strerror}): fix permissions"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                os.close(fd)
+                by = f" by process {holder}" if holder.isdigit() else ""
+                raise ArchiveLocked(
+                    f"{lock_path} is held{by}: a crawl is running into {self.path}; "
+                    "wait for it to finish"
+                ) from None
+            locked = os.fstat(fd)
+            try:
+                named = os.stat(lock_path)
+            except FileNotFoundError:
+                named = None
+            if named and (named.st_dev, named.st_ino) == (locked.st_dev, locked.st_ino):
+                return fd
+            os.close(fd)  # replaced after we opened it: lock the file that is there now
 
     # Crawls -------------------------------------------------------------------------------
 
@@ -1150,6 +1279,15 @@ class Archive:
         finally:
             self._unit_depth = 0
 
+    def _drop_snapshot(self) -> None:
+        """End the batch's read transaction, so that the next try sees the current state.
+        A batch that met a busy lock holds no write (the lock would be its own)."""
+        if self._unit_depth or not self.db.conn.in_transaction:
+            return
+        with contextlib.suppress(sqlite3.OperationalError):  # busy: the next try says so
+            self.db.execute("COMMIT")
+            self.db.execute("BEGIN")
+
     def begin_batch(self) -> None:
         """Hold commits until `commit_batch`: each unit of work still lands whole (its own
         savepoint), but one COMMIT covers many. A crash loses the units since the last
@@ -1157,13 +1295,26 @@ class Archive:
         if not self.db.conn.in_transaction:
             self.db.execute("BEGIN")
 
+    @_waits_when_busy
     def commit_batch(self, *, reopen: bool = True) -> None:
-        """Commit what the batch holds; `reopen` starts the next batch at once."""
+        """Commit what the batch holds; `reopen` starts the next batch at once. A commit
+        that fails (a full disk) loses the batch's units, all of them: they are rolled back
+        and the error raised, for the crawl to count them as not archived."""
         if self.db.conn.in_transaction:
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as error:
+                if isinstance(error, sqlite3.OperationalError) and _is_busy(error):
+                    raise  # still ours to commit: tried again
+                if self.db.conn.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if reopen:
+                    self.db.execute("BEGIN")
+                raise
         if reopen:
             self.db.execute("BEGIN")
 
+    @_waits_when_busy
     def start_crawl(
         self,
         spider: str,
@@ -1195,11 +1346,13 @@ class Archive:
         if cursor.rowcount != 1:
             raise ArchiveError(f"no crawl {crawl_id} in {self.path}: call start_crawl first")
 
+    @_waits_when_busy
     def record_page(self, crawl_id: int) -> None:
         """One page was downloaded."""
         with self._transaction():
             self._count(crawl_id, "pages")
 
+    @_waits_when_busy
     def record_article(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
     ) -> str:
@@ -1221,13 +1374,16 @@ class Archive:
                 self._insert_change(crawl_id, article_id, "new", None, 1, [], captured_at)
                 return outcome
 
-            article_id, current = article["id"], article["current_version"]
+            article_id = article["id"]
             was_removed = article["status"] == "removed"
-            latest = self._version_row(article_id, current)
-            changed_fields: list[str] = []
-            if new_hash != latest["content_hash"]:
-                old_content = _row_content(latest)
-                changed_fields = [n for n in CONTENT_FIELDS if new_content[n] != old_content[n]]
+            latest = self._version_row(article_id, article["current_version"])
+            changed_fields = _changed_fields(new_content, new_hash, latest)
+            reason = None
+            if changed_fields and self._read_by_another_parser(latest):
+                # Compare with the page this parser reads from the latest version's capture.
+                latest, reason = self._as_this_parser_reads_it(latest)
+                changed_fields = _changed_fields(new_content, new_hash, latest)
+            current = latest["version"]
             if not changed_fields:
                 outcome = "restored" if was_removed else "unchanged"
                 self._count(crawl_id, "articles_seen", outcome)
@@ -1253,11 +1409,49 @@ class Archive:
                 "last_seen_crawl_id = ?, spider = ?, status = 'live' WHERE id = ?",
                 [record.title, record.kind, version, captured_at, crawl_id, spider, article_id],
             )
+            at = captured_at
             self._insert_change(
-                crawl_id, article_id, outcome, current, version, changed_fields, captured_at
+                crawl_id, article_id, outcome, current, version, changed_fields, at, reason
             )
             return outcome
 
+    def _read_by_another_parser(self, version: Mapping[str, Any]) -> bool:
+        return self.parser is not None and version["parser_version"] != self.parser.version
+
+    def _as_this_parser_reads_it(self, latest: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+        """The latest version as the current parser reads its capture: (version, None), a
+        re-derived version written first when the reading differs. When the capture cannot
+        be read (WARC off, file gone, not an article to this parser), (latest, the reason
+        a change found against it must carry: it may be the parser's, not the site's)."""
+        assert self.parser is not None
+        why = (
+            f"parser changed from {latest['parser_version'] or 'an unrecorded version'} "
+            f"to {self.parser.version}"
+        )
+        capture_id = latest["capture_id"]
+        if capture_id is None or self.parser.reread is None:
+            return latest, f"{why}; no capture to compare"
+        reread = self.parser.reread(capture_id)
+        if isinstance(reread, str):
+            return latest, f"{why}; no capture to compare ({reread})"
+        if reread.url != latest["url"]:
+            return latest, f"{why}; no capture to compare (capture {capture_id} is another page)"
+        content = _content(_record_fields(reread), reread.fetched_url)
+        fields = _changed_fields(content, _hash_content(content), latest)
+        if not fields:
+            return latest, None  # this parser reads the old page alike: any change is the site's
+        reread = dataclasses.replace(reread, found_by=latest["found_by"] or reread.found_by)
+        version = self._insert_rederived(
+            latest["article_id"],
+            self.capture(capture_id),
+            reread,
+            latest,
+            fields,
+            f"re-derived from capture {capture_id}: {why}",
+        )
+        return self._version_row(latest["article_id"], version), None
+
+    @_waits_when_busy
     def record_not_modified(self, crawl_id: int, url: str, captured_at: str) -> str:
         """The server answered 304 for an archived article: a page fetched, the article
         seen again, its content unchanged.
@@ -1277,6 +1471,7 @@ class Archive:
             self._count(crawl_id, "articles_seen", "unchanged")
         return "unchanged"
 
+    @_waits_when_busy
     def record_validators(self, url: str, etag: str, last_modified: str, at: str) -> None:
         """Remember an article page's ETag / Last-Modified (a cache: losing it costs a download)."""
         with self._transaction():
@@ -1299,6 +1494,7 @@ class Archive:
         ).fetchall()
         return {url: (etag, last_modified) for url, etag, last_modified in rows}
 
+    @_waits_when_busy
     def record_list_page(self, crawl_id: int, page: ListPageAnswer, spider: str, at: str) -> None:
         """One list page read: a page downloaded (or answered 304), its articles listed by
         this crawl and, for a full answer, its links and validators stored in ONE
@@ -1369,6 +1565,7 @@ class Archive:
 
     # --- Boards and files (issue 3) ---------------------------------------------------------
 
+    @_waits_when_busy
     def record_answer(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
     ) -> str:
@@ -1385,6 +1582,7 @@ class Archive:
             self.record_validators(record.url, record.etag, record.last_modified, captured_at)
         return outcome
 
+    @_waits_when_busy
     def record_board_fields(
         self, crawl_id: int, record: ArticleRecord, captured_at: str, outcome: str
     ) -> str:
@@ -1517,6 +1715,7 @@ class Archive:
             )
         )
 
+    @_waits_when_busy
     def record_problem(
         self,
         crawl_id: int,
@@ -1548,6 +1747,7 @@ class Archive:
             self._remove(crawl_id, article, f"page answers: {reason}", at)
             return True
 
+    @_waits_when_busy
     def finish_crawl(
         self,
         crawl_id: int,
@@ -1893,6 +2093,7 @@ class Archive:
     # Captures: the WARC record index (0004) -------------------------------------------------
     # Written by unpog_crawler.warc during a crawl, read by verify, reparse and cdx.
 
+    @_waits_when_busy
     def add_captures(self, rows: list[Mapping[str, Any]]) -> list[int]:
         """Index WARC records written together (one transaction); returns their ids in order.
 
@@ -1955,6 +2156,7 @@ class Archive:
             {"crawl": crawl_id, "type": page_type},
         ).fetchone()[0]
 
+    @_waits_when_busy
     def rederive(self, capture: Mapping[str, Any], record: ArticleRecord, spider: str) -> str:
         """Re-apply the versioning rules to a stored capture parsed again: 'new', 'changed'
         or 'unchanged'. Writes nothing when the capture's content is already archived.
@@ -1966,51 +2168,64 @@ class Archive:
         with a change row saying where it came from. Crawl counters are left alone: no crawl
         found it. The article's current version becomes its latest state again.
         """
-        captured_at = capture_time(capture["fetched_at"])
-        crawl_id = capture["crawl_id"]
         new_content = _content(_record_fields(record), record.fetched_url)
         new_hash = _hash_content(new_content)
-        values = _version_values(record)
-        reason = f"re-derived from capture {capture['id']}"
         with self._transaction():
             article = self._article_row(record.url)
             if article is None:
-                article_id = self._insert_article(record, spider, captured_at, crawl_id)
+                captured_at = capture_time(capture["fetched_at"])
+                article_id = self._insert_article(record, spider, captured_at, capture["crawl_id"])
                 state = None
             else:
                 article_id = article["id"]
                 state = self._state_at_capture(article_id, capture["id"])
             changed_fields: list[str] = []
             if state is not None:
-                if new_hash == state["content_hash"]:
-                    return "unchanged"
-                old_content = _row_content(state)
-                changed_fields = [n for n in CONTENT_FIELDS if new_content[n] != old_content[n]]
+                changed_fields = _changed_fields(new_content, new_hash, state)
                 if not changed_fields:
                     return "unchanged"
-            version = self._next_version(article_id)
-            version_id = self._insert_version(
-                article_id,
-                version,
-                crawl_id,
-                captured_at,
-                new_hash,
-                changed_fields,
-                values,
-                capture_id=capture["id"],
-                rederived=True,
-            )
-            # Its files as the capture's crawl knew them (a reparse downloads nothing).
-            self._link_files(version_id, self._file_rows(crawl_id, record, captured_at))
-            kind = "new" if state is None else "changed"
-            before = None if state is None else state["version"]
-            at = captured_at
-            self._insert_change(
-                crawl_id, article_id, kind, before, version, changed_fields, at, reason
-            )
-            self._set_current_to_latest_state(article_id, captured_at)
-            return kind
+            reason = f"re-derived from capture {capture['id']}"
+            self._insert_rederived(article_id, capture, record, state, changed_fields, reason)
+            return "new" if state is None else "changed"
 
+    def _insert_rederived(
+        self,
+        article_id: int,
+        capture: Mapping[str, Any],
+        record: ArticleRecord,
+        state: Mapping[str, Any] | None,
+        changed_fields: list[str],
+        reason: str,
+    ) -> int:
+        """A version re-derived from a capture, timed at it and credited to its crawl, with
+        a change row saying where it came from and the files its page links as that crawl
+        knew them (nothing is downloaded). Crawl counters are left alone: no crawl found
+        it. The article's current version becomes its latest state again. Returns the
+        version number."""
+        captured_at = capture_time(capture["fetched_at"])
+        crawl_id = capture["crawl_id"]
+        content = _content(_record_fields(record), record.fetched_url)
+        version = self._next_version(article_id)
+        version_id = self._insert_version(
+            article_id,
+            version,
+            crawl_id,
+            captured_at,
+            _hash_content(content),
+            changed_fields,
+            _version_values(record),
+            capture_id=capture["id"],
+            rederived=True,
+        )
+        self._link_files(version_id, self._file_rows(crawl_id, record, captured_at))
+        kind = "new" if state is None else "changed"
+        before = None if state is None else state["version"]
+        at = captured_at
+        self._insert_change(crawl_id, article_id, kind, before, version, changed_fields, at, reason)
+        self._set_current_to_latest_state(article_id, captured_at)
+        return version
+
+    @_waits_when_busy
     def finish_reparse(self) -> None:
         """After `rederive` calls: derive issues again from the articles' latest states."""
         with self._transaction():
@@ -2115,6 +2330,7 @@ class Archive:
             *VERSION_RECORD_FIELDS,
             "capture_id",
             "rederived",
+            "parser_version",
         ]
         params = [
             article_id,
@@ -2126,6 +2342,7 @@ class Archive:
             *(values[name] for name in VERSION_RECORD_FIELDS),
             capture_id,
             int(rederived),
+            self.parser.version if self.parser else None,
         ]
         placeholders = ", ".join("?" for _ in columns)
         cursor = self.db.execute(

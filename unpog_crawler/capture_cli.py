@@ -18,19 +18,10 @@ from typing import Any, TextIO
 
 import click
 
-from unpog_crawler import cli_options
-from unpog_crawler.archive import Archive, ArchiveError
-from unpog_crawler.items import ArticleRecord
-from unpog_crawler.parsing import parse_article
-from unpog_crawler.warc import (
-    RecordProblem,
-    StoredRecord,
-    cdxj_lines,
-    check_capture,
-    page_of,
-    read_record,
-    resolve_stored,
-)
+from unpog_crawler import cli_options, parsing
+from unpog_crawler.archive import Archive, ArchiveError, CurrentParser
+from unpog_crawler.reread import WarcReader, crawl_max_size, judge_page, stored_page
+from unpog_crawler.warc import RecordProblem, cdxj_lines, check_capture, resolve_stored
 
 PLAIN_LOG_SECONDS = 10.0  # without a terminal: one progress line this often
 TTY_REFRESH_SECONDS = 0.1
@@ -130,34 +121,6 @@ class Progress:
         self.stream.flush()
 
 
-# --- Reading records -----------------------------------------------------------------------------
-
-
-class WarcReader:
-    """Open WARC files by their index names, one handle per file, kept while in use."""
-
-    def __init__(self, db_path: Path) -> None:
-        self.db_path = db_path
-        self._handles: dict[str, Any] = {}
-
-    def path(self, name: str) -> Path:
-        return resolve_stored(name, self.db_path)
-
-    def record(self, capture: Mapping[str, Any]) -> StoredRecord:
-        name = capture["warc_file"]
-        if name not in self._handles:
-            try:
-                self._handles[name] = self.path(name).open("rb")
-            except OSError as error:
-                raise RecordProblem(f"cannot open {name} ({error.strerror})") from None
-        return read_record(self._handles[name], capture)
-
-    def close(self) -> None:
-        for handle in self._handles.values():
-            handle.close()
-        self._handles.clear()
-
-
 # --- verify --------------------------------------------------------------------------------------
 
 
@@ -253,25 +216,31 @@ def verify(db_path: str) -> None:
 def reparse_captures(
     archive: Archive, crawl_id: int | None, progress: Progress
 ) -> tuple[Counter[str], list[str]]:
-    """Re-derive articles from the stored article pages, oldest capture first."""
+    """Re-derive articles from the stored article pages, oldest capture first.
+
+    Each page is judged as the crawl judges a page it fetched (`reread.judge_page`): one the
+    crawl would not archive (a maintenance page, navigation text) is never a version."""
+    archive.parser = CurrentParser(parsing.PARSER_VERSION)
     reader = WarcReader(archive.path)
     outcomes: Counter[str] = Counter()
     problems: list[str] = []
-    spiders: dict[int, str] = {}
+    crawls: dict[int, dict[str, Any]] = {}
     try:
         for capture in stored_pages(archive, crawl_id):
             progress.step()
+            crawl = capture["crawl_id"]
+            if crawl not in crawls:
+                crawls[crawl] = archive.crawl(crawl)
             try:
-                record = _parse_capture(reader, archive, capture)
+                page = stored_page(reader, archive, capture, crawl_max_size(crawls[crawl]))
             except RecordProblem as problem:
                 problems.append(f"capture {capture['id']} ({capture['url']}): {problem}")
                 continue
-            if record is None:
+            verdict = judge_page(page)
+            if isinstance(verdict, str):
                 outcomes["not an article"] += 1
                 continue
-            crawl = capture["crawl_id"]
-            spiders.setdefault(crawl, archive.crawl(crawl)["spider"])
-            outcomes[archive.rederive(capture, record, spiders[crawl])] += 1
+            outcomes[archive.rederive(capture, verdict, crawls[crawl]["spider"])] += 1
         archive.finish_reparse()
     finally:
         reader.close()
@@ -285,18 +254,6 @@ def stored_pages(archive: Archive, crawl_id: int | None) -> list[dict[str, Any]]
         for capture in archive.captures(crawl_id=crawl_id, page_type="article")
         if capture["record_type"] in ("response", "revisit") and capture["status"] == 200
     ]
-
-
-def _parse_capture(
-    reader: WarcReader, archive: Archive, capture: Mapping[str, Any]
-) -> ArticleRecord | None:
-    stored = reader.record(capture)
-    payload = None
-    if capture["record_type"] == "revisit":
-        payload = reader.record(archive.capture(capture["revisit_of"]))
-    page = page_of(stored, payload)
-    result = parse_article(page.body, page.url, page.headers)
-    return result if isinstance(result, ArticleRecord) else None
 
 
 @click.command()

@@ -214,6 +214,7 @@ SETTING_SPECS: dict[str, _Spec] = {
     "RETRY_TIMES": _Spec("int", 0),
     "UNPOG_RETRY_AFTER_MAX": _Spec("float", 0),
     "UNPOG_COMMIT_INTERVAL": _Spec("float", 0),
+    "UNPOG_ARCHIVE_BUSY_TIMEOUT": _Spec("float", 0),
     "CONCURRENT_ITEMS": _Spec("int", 1),
     "DOWNLOAD_MAXSIZE": _Spec("int", 0),
     "REDIRECT_MAX_TIMES": _Spec("int", 0),

@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import sqlite3
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from scrapy import Spider, signals
 
-from unpog_crawler import health
-from unpog_crawler.archive import Archive, ArchiveError, utc_now
+from unpog_crawler import health, parsing
+from unpog_crawler.archive import Archive, ArchiveError, CurrentParser, utc_now
 from unpog_crawler.items import (
     ArticleRecord,
     ListPageAnswer,
@@ -24,9 +26,11 @@ from unpog_crawler.items import (
     PageFetched,
     PageProblem,
 )
+from unpog_crawler.reread import CaptureRereader
 from unpog_crawler.signals import archive_opened
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Settings recorded on each crawl row: enough to know how a capture was made.
 RECORDED_SETTINGS = (
@@ -36,6 +40,7 @@ RECORDED_SETTINGS = (
     "UNPOG_RECHECK_KNOWN",
     "UNPOG_CONDITIONAL_REQUESTS",
     "UNPOG_DOWNLOAD_FILES",
+    "DOWNLOAD_MAXSIZE",
     "USER_AGENT",
     "ROBOTSTXT_OBEY",
     "DOWNLOAD_DELAY",
@@ -69,6 +74,10 @@ class ArchivePipeline:
         self.gone: dict[str, str] = {}
         self.gone_parse_failures = 0
         self.detectors = health.ContentDetectors()
+        # Writes the archive refused (locked past the busy timeout, disk full): url -> why.
+        # Any makes the crawl incomplete, so that it removes nothing.
+        self.not_archived: dict[str, str] = {}
+        self.rereader: CaptureRereader | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -82,19 +91,26 @@ class ArchivePipeline:
         if getattr(spider, "setting_problem", None):
             return  # the spider will not crawl: leave the archive untouched
         settings = self.crawler.settings
-        archive = Archive(self.db_path)
+        archive = Archive(
+            self.db_path, busy_timeout=settings.getfloat("UNPOG_ARCHIVE_BUSY_TIMEOUT")
+        )
         self._lock = contextlib.ExitStack()
         self._lock.callback(archive.close)
         try:
             self._lock.enter_context(archive.lock())
-        except ArchiveError:
+            recorded = {name: settings.get(name) for name in RECORDED_SETTINGS}
+            self.crawl_id = archive.start_crawl(
+                spider.name, settings.get("UNPOG_BASE_URL"), utc_now(), recorded
+            )
+        except (ArchiveError, sqlite3.Error):
             self._lock.close()
             raise
         self.archive = archive
-        recorded = {name: settings.get(name) for name in RECORDED_SETTINGS}
-        self.crawl_id = archive.start_crawl(
-            spider.name, settings.get("UNPOG_BASE_URL"), utc_now(), recorded
-        )
+        # A record that differs from a version an older parser wrote is compared with that
+        # version's capture read again by this parser (a parser change is not a site change).
+        self.rereader = CaptureRereader(archive, settings.getint("DOWNLOAD_MAXSIZE"))
+        self._lock.callback(self.rereader.close)
+        archive.parser = CurrentParser(parsing.PARSER_VERSION, self.rereader)
         # The spider re-checks archived articles; it must not open a second connection to
         # the file in this process (closing it would drop SQLite's POSIX locks).
         spider.archived_urls = archive.live_urls(spider.name)
@@ -116,60 +132,90 @@ class ArchivePipeline:
         self.last_commit = time.monotonic()
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
-        archive, crawl_id = self.archive, self.crawl_id
+        archive, crawl_id, name = self.archive, self.crawl_id, self.crawler.spider.name
         if isinstance(item, ArticleRecord):
             if item.found_by == "link" and item.url in self.listed:
                 # Parsed before its list page was read, archived after: listed all the same
                 # (archived before it, record_list_page corrects the version instead).
                 item = dataclasses.replace(item, found_by="list")
-            outcome = archive.record_answer(crawl_id, item, utc_now(), self.crawler.spider.name)
-            self.detectors.add(item)
-            self.seen.add(item.url)
-            self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
-            if outcome != "unchanged":
-                logger.info("%s: %s (%s)", outcome, item.url, item.title)
+            outcome = self.write(item.url, archive.record_answer, crawl_id, item, utc_now(), name)
+            if outcome is not None:
+                self.detectors.add(item)
+                self.seen.add(item.url)
+                self.crawler.stats.inc_value(f"unpog/articles/{outcome}")
+                if outcome != "unchanged":
+                    logger.info("%s: %s (%s)", outcome, item.url, item.title)
         elif isinstance(item, ListPageAnswer):
-            archive.record_list_page(crawl_id, item, self.crawler.spider.name, utc_now())
+            self.write(item.url, archive.record_list_page, crawl_id, item, name, utc_now())
             self.listed.update(item.views)
         elif isinstance(item, PageFetched):
-            archive.record_page(crawl_id)
+            self.write(item.url, archive.record_page, crawl_id)
         elif isinstance(item, NotModified):
             self.record_not_modified(item)
         elif isinstance(item, PageProblem):
-            if item.fetched:
-                archive.record_page(crawl_id)
-            archive.record_problem(crawl_id, item.url, item.kind, item.reason, utc_now())
-            if item.gone:
-                self.gone[item.url] = item.reason
-                self.gone_parse_failures += item.kind == "parse_failure"
+            self.record_problem(item)
         self.commit_when_due()
         return item
+
+    def write(self, url: str, method: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """One write of the page at `url`; None when the archive refused it. The refusal
+        is logged and kept: the crawl then ends incomplete and removes nothing."""
+        try:
+            return method(*args, **kwargs)
+        except (ArchiveError, sqlite3.Error) as error:  # locked, disk full: expected, one line
+            reason = (
+                f"{type(error).__name__}: {error}" if isinstance(error, sqlite3.Error) else error
+            )
+            logger.error("Not archived: %s (%s)", url, reason)
+        except Exception as error:  # a bug: its traceback, and still no silent loss
+            reason = f"{type(error).__name__}: {error}"
+            logger.exception("Not archived: %s (%s)", url, reason)
+        self.not_archived.setdefault(url, str(reason))
+        self.crawler.stats.inc_value("unpog/archive/write_failures")
+        return None
 
     def commit_when_due(self) -> None:
         """Commit the batch every UNPOG_COMMIT_INTERVAL seconds: a COMMIT (and the FTS
         segments it flushes) per page cost more than the page's own writes."""
         if self.commit_interval > 0 and time.monotonic() - self.last_commit >= self.commit_interval:
-            self.archive.commit_batch()
+            self.write(str(self.archive.path), self.archive.commit_batch)
             self.last_commit = time.monotonic()
 
     def record_not_modified(self, item: NotModified) -> None:
-        outcome = self.archive.record_not_modified(self.crawl_id, item.url, utc_now())
+        outcome = self.write(
+            item.url, self.archive.record_not_modified, self.crawl_id, item.url, utc_now()
+        )
+        if outcome is None:
+            return
         if outcome == "unknown":  # a 304 for nothing we hold is no evidence of anything
             reason = "HTTP 304 for an article the archive does not hold live"
-            self.archive.record_problem(self.crawl_id, item.url, "error", reason, utc_now())
+            self.record_problem(PageProblem(item.url, "error", reason))
             return
         self.seen.add(item.url)
         self.crawler.stats.inc_value("unpog/articles/not_modified")
+
+    def record_problem(self, item: PageProblem) -> None:
+        if item.fetched:
+            self.write(item.url, self.archive.record_page, self.crawl_id)
+        record = self.archive.record_problem
+        self.write(item.url, record, self.crawl_id, item.url, item.kind, item.reason, utc_now())
+        if item.gone:
+            self.gone[item.url] = item.reason
+            self.gone_parse_failures += item.kind == "parse_failure"
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.archive is None or self.crawl_id is None:
             return
         try:
-            self.archive.commit_batch(reopen=False)  # what the crawl wrote, before the verdict
+            # What the crawl wrote, before the verdict.
+            self.write(str(self.archive.path), self.archive.commit_batch, reopen=False)
             if reason == "finished":
                 self.record_unanswered(spider)  # may make the listing incomplete
+            self.record_not_archived()
             status, complete = crawl_status(reason, spider)
-            broken = self.health(spider, complete)
+            complete = complete and not self.not_archived
+            gone = {} if self.not_archived else self.gone
+            broken = self.health(spider, complete, gone)
             if broken and status == "finished":
                 status = "degraded"  # removes nothing; `unpog crawl` exits non-zero
             row = self.archive.finish_crawl(
@@ -179,15 +225,36 @@ class ArchivePipeline:
                 finished_at=utc_now(),
                 health=broken,
                 listed=len(self.listed),
-                gone=self.gone,
+                gone=gone,
             )
             for url, why in sorted(getattr(spider, "list_pages_failed", {}).items()):
                 logger.warning("List page not read: %s (%s)", url, why)
             for rule in broken:
                 logger.error("Health rule broken: %s: %s", rule["rule"], rule["message"])
             logger.info("Crawl %s %s: %s", self.crawl_id, status, summary_counts(row))
+        except (ArchiveError, sqlite3.Error) as error:
+            logger.error(
+                "Crawl %s not closed (%s): it stays 'running', and the next crawl marks it "
+                "interrupted; it removed nothing",
+                self.crawl_id,
+                error,
+            )
         finally:
             self._lock.close()  # releases the lock, then closes the archive
+
+    def record_not_archived(self) -> None:
+        """Each refused write is an error of the crawl (its page is fetched again next
+        time). Written now that the archive may be free; if it is not, the crawl row cannot
+        be closed either, and stays 'running'."""
+        if not self.not_archived:
+            return
+        logger.error(
+            "%d pages not archived: the crawl is incomplete and removes nothing",
+            len(self.not_archived),
+        )
+        for url, why in sorted(self.not_archived.items()):
+            reason = f"not archived: {why}"
+            self.archive.record_problem(self.crawl_id, url, "error", reason, utc_now())
 
     def record_unanswered(self, spider: Spider) -> None:
         """Pages the spider asked for that got no answer are errors, not silence."""
@@ -197,11 +264,11 @@ class ArchivePipeline:
             if url in getattr(spider, "list_pages_queued", ()):
                 spider.list_pages_failed[url] = why
 
-    def health(self, spider: Spider, complete: bool) -> list[dict[str, str]]:
+    def health(self, spider: Spider, complete: bool, gone: dict[str, str]) -> list[dict[str, str]]:
         """The health rules this crawl broke (see unpog_crawler.health)."""
         row = self.archive.crawl(self.crawl_id)
         baseline = self.archive.previous_complete_crawl(row["spider"], self.crawl_id)
-        removals = self.archived & set(self.gone)
+        removals = self.archived & set(gone)
         if complete:
             removals |= self.archived - self.seen - self.listed
         facts = health.CrawlFacts(

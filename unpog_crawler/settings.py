@@ -32,6 +32,10 @@ UNPOG_PARSE_WORKERS = "auto"
 # (a savepoint each), and a crash loses at most this much work, fetched again next time.
 # 0: a commit per page. A polite crawl (a page every ~2 s) commits every page either way.
 UNPOG_COMMIT_INTERVAL = 1.0
+# Seconds a write waits while another process holds the archive's write lock (a `sqlite3`
+# session, a VACUUM) before it counts as failed: the page is then an error of the crawl,
+# which ends incomplete and removes nothing. The crawl stands still while it waits.
+UNPOG_ARCHIVE_BUSY_TIMEOUT = 60.0
 
 # --- Theme, Youth and Publications boards, attachments, sweep (issue 3) --------------------
 # Theme BoardIDs the `news` spider crawls: 0004 activity news, 0002 events, 0010 press.

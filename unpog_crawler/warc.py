@@ -40,13 +40,20 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
+from scrapy.utils._compression import (  # the decoders HttpCompressionMiddleware runs
+    _DecompressionMaxSizeExceeded,
+    _inflate,
+    _unbrotli,
+    _unzstd,
+)
+from scrapy.utils.gz import gunzip
 from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import BufferWARCWriter, WARCWriter
 
 from unpog_crawler import __version__
-from unpog_crawler.archive import Archive
+from unpog_crawler.archive import Archive, ArchiveError
 from unpog_crawler.signals import archive_opened
 from unpog_crawler.site import canonical_url
 
@@ -438,6 +445,9 @@ class WarcCaptureMiddleware:
         """A capture that cannot be written is logged and counted; the crawl goes on."""
         try:
             method(*args)
+        except ArchiveError as error:  # the index refused it (locked past the busy timeout)
+            self.crawler.stats.inc_value("unpog/warc/errors")
+            logger.error("WARC: could not index the capture of %s (%s)", args[0].url, error)
         except Exception:
             self.crawler.stats.inc_value("unpog/warc/errors")
             logger.exception("WARC: could not capture %s", args[0].url)
@@ -498,17 +508,22 @@ class StoredRecord:
         return head + sep, payload
 
 
-def read_member(handle: Any, offset: int, length: int) -> bytes:
-    """Decompress the gzip member at offset; it must end exactly at offset + length."""
+def read_member(handle: Any, offset: int, length: int, max_size: int) -> bytes:
+    """Decompress the gzip member at offset; it must end exactly at offset + length and
+    hold at most `max_size` bytes (an altered file must not fill the memory)."""
     handle.seek(offset)
     raw = handle.read(length)
     if len(raw) < length:
         raise RecordProblem(f"file ends {length - len(raw)} bytes short of the record (truncated)")
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
-        data = inflater.decompress(raw)
+        data = inflater.decompress(raw, max_size + 1)
     except zlib.error as error:
         raise RecordProblem(f"gzip data is corrupt ({error})") from None
+    if len(data) > max_size:
+        raise RecordProblem(
+            f"record holds more than {max_size} bytes, far more than its index says (altered)"
+        )
     if not inflater.eof:
         raise RecordProblem("gzip member is incomplete (record length or file altered)")
     if inflater.unused_data:
@@ -534,8 +549,13 @@ def parse_record(data: bytes) -> StoredRecord:
     return StoredRecord(headers, rest[:length])
 
 
+# Bytes a record may hold beyond its indexed payload length: WARC and HTTP headers.
+RECORD_HEADERS_ALLOWANCE = 16 * 1024 * 1024
+
+
 def read_record(handle: Any, capture: Mapping[str, Any]) -> StoredRecord:
-    return parse_record(read_member(handle, capture["offset"], capture["record_length"]))
+    limit = (capture.get("length") or 0) + RECORD_HEADERS_ALLOWANCE
+    return parse_record(read_member(handle, capture["offset"], capture["record_length"], limit))
 
 
 def check_capture(record: StoredRecord, capture: Mapping[str, Any]) -> list[str]:
@@ -588,44 +608,68 @@ class StoredPage:
 
 
 def http_headers(block: bytes) -> tuple[int, dict[str, str]]:
+    """Status and headers (lower-case names) of an HTTP header block. Content-Encoding
+    lines add up, as Scrapy reads them: 'gzip' twice is 'gzip, gzip'."""
     lines = block.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
+    try:
+        status = int(lines[0].split(" ", 2)[1])
+    except (IndexError, ValueError):
+        raise RecordProblem(f"no HTTP status line ({lines[0][:80]!r})") from None
     headers: dict[str, str] = {}
     for line in lines[1:]:
         if ":" in line:
             name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+            name, value = name.strip().lower(), value.strip()
+            if name == "content-encoding" and name in headers:
+                value = f"{headers[name]}, {value}"
+            headers[name] = value
     return status, headers
 
 
-def decode_content(body: bytes, encoding: str | None) -> bytes:
-    """Undo Content-Encoding as HttpCompressionMiddleware does (stored bodies keep it)."""
+# Scrapy's own decoders, with the size cap its HttpCompressionMiddleware applies during a
+# crawl: a stored body is decoded exactly as the crawl decoded it, or refused as it was.
+_DECODERS = {
+    "gzip": gunzip,
+    "x-gzip": gunzip,
+    "deflate": _inflate,
+    "br": _unbrotli,
+    "zstd": _unzstd,
+}
+
+
+def decode_content(body: bytes, encoding: str | None, max_size: int) -> bytes:
+    """Undo Content-Encoding as HttpCompressionMiddleware does (stored bodies keep it),
+    never past `max_size` bytes (DOWNLOAD_MAXSIZE; 0: no cap) after any step."""
     for coding in reversed([c.strip().lower() for c in (encoding or "").split(",") if c.strip()]):
-        if coding in ("gzip", "x-gzip"):
-            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            try:
-                body = zlib.decompress(body)
-            except zlib.error:  # raw deflate, as some servers send it
-                body = zlib.decompress(body, -zlib.MAX_WBITS)
-        elif coding == "br":
-            try:
-                import brotli  # optional, as in Scrapy
-            except ImportError:
-                raise RecordProblem("body is brotli-encoded: pip install brotli") from None
-            body = brotli.decompress(body)
-        elif coding != "identity":
+        if coding == "identity":
+            continue
+        decoder = _DECODERS.get(coding)
+        if decoder is None:
             raise RecordProblem(f"unknown Content-Encoding {coding!r}")
+        try:
+            body = decoder(body, max_size=max_size)
+        except _DecompressionMaxSizeExceeded:
+            raise RecordProblem(
+                f"body is over {max_size} bytes once decoded ({coding}; DOWNLOAD_MAXSIZE): "
+                "the crawl refused it too"
+            ) from None
+        except Exception as error:  # any decoder's own error: the stored body is unreadable
+            raise RecordProblem(f"body is not valid {coding} ({error})") from None
+    if max_size and len(body) > max_size:
+        raise RecordProblem(f"body is over {max_size} bytes (DOWNLOAD_MAXSIZE)")
     return body
 
 
-def page_of(record: StoredRecord, payload_record: StoredRecord | None = None) -> StoredPage:
-    """The page a response (or a revisit, with the record holding its payload) carried."""
+def page_of(
+    record: StoredRecord, payload_record: StoredRecord | None = None, *, max_size: int
+) -> StoredPage:
+    """The page a response (or a revisit, with the record holding its payload) carried,
+    decoded as the crawl decoded it, up to `max_size` bytes (DOWNLOAD_MAXSIZE)."""
     head, payload = record.http_split
     if payload_record is not None:
         payload = payload_record.http_split[1]
     status, headers = http_headers(head)
-    body = decode_content(payload, headers.get("content-encoding"))
+    body = decode_content(payload, headers.get("content-encoding"), max_size)
     kept = {"Content-Type": headers["content-type"]} if "content-type" in headers else {}
     return StoredPage(record.headers["WARC-Target-URI"], status, kept, body)
 
