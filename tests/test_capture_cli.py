@@ -11,12 +11,14 @@ import sys
 import zlib
 from pathlib import Path
 
+import pytest
 import pytest_twisted
 from conftest import crawl
 from warcio.archiveiterator import ArchiveIterator
 
 from unpog_crawler import capture_cli
 from unpog_crawler.archive import Archive, _hash_content, _row_content, capture_time
+from unpog_crawler.replica import faults
 from unpog_crawler.replica.faults import Fault
 from unpog_crawler.replica.server import ReplicaSite, Response, serve
 from unpog_crawler.warc import GZIP_LEVEL
@@ -372,19 +374,26 @@ def test_progress_logs_plain_lines_now_and_then_without_a_terminal(monkeypatch):
 # --- reparse judges a page as the crawl does, and decodes within the crawl's cap (issue 18) ----
 
 
+@pytest.mark.parametrize("rejected", ["no article", "health check"])
 @pytest_twisted.ensureDeferred
-async def test_reparse_never_archives_a_page_the_crawl_rejected(replica, db_path):
+async def test_reparse_never_archives_a_page_the_crawl_rejected(replica, db_path, rejected):
     """A maintenance page served with 200 is a parse failure for the crawl, never a version;
-    re-parsing its capture must not make it one (nor, later, the current version)."""
+    re-parsing its capture must not make it one (nor, later, the current version). Either
+    the page holds no article at all, or it reads as one that the health checks reject."""
     url = "/page/sub4_3_view.asp?sn=72"
     await crawl(replica.base_url, db_path)
-    replica.site.inject(url, Fault("maintenance"))
+    if rejected == "no article":
+        replica.site.inject(url, Fault("maintenance"))
+        why = "error page (under maintenance)"
+    else:
+        replica.site.edit(72, body=(faults.MAINTENANCE_TEXT,))
+        why = "does not look like an article"
     second = await crawl(replica.base_url, db_path, UNPOG_CONDITIONAL_REQUESTS=False)
     (reason,) = query(
         db_path, "SELECT reason FROM crawl_problems WHERE crawl_id = ? AND url = ?",
         (second["id"], url),
     )[0]  # fmt: skip
-    assert reason.startswith("does not look like an article")
+    assert reason.startswith(why)
     before = query(db_path, "SELECT id, article_id, version, content_hash FROM versions")
 
     result = run("reparse", "--db", str(db_path))

@@ -20,6 +20,8 @@ from unpog_crawler import parse_pool, parsing
 from unpog_crawler.items import ArticleRecord
 
 EDITED = "/page/sub4_3_view.asp?sn=72"
+OLD = parsing.PARSER_VERSION  # the parser of the first crawl
+NEW = f"{OLD}+test"  # the "newer parser" below
 INLINE = {"UNPOG_PARSE_WORKERS": 0}
 RECRAWL = {**INLINE, "UNPOG_CONDITIONAL_REQUESTS": False}
 
@@ -34,7 +36,7 @@ def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
 
 @pytest.fixture
 def newer_parser(monkeypatch):
-    """Parser version 2: the same page's paragraphs joined by one line break, not two."""
+    """A newer parser: the same page's paragraphs joined by one line break, not two."""
     original = parse_pool.parse_page
 
     def parse_page(body, url, headers=None, board=None):
@@ -45,7 +47,7 @@ def newer_parser(monkeypatch):
 
     def install() -> None:
         monkeypatch.setattr(parse_pool, "parse_page", parse_page)
-        monkeypatch.setattr(parsing, "PARSER_VERSION", "2")
+        monkeypatch.setattr(parsing, "PARSER_VERSION", NEW)
 
     return install
 
@@ -61,7 +63,7 @@ async def test_a_new_parser_rederives_versions_and_claims_no_site_change(
     replica, db_path, newer_parser
 ):
     first = await crawl(replica.base_url, db_path, **INLINE)
-    assert query(db_path, "select distinct parser_version from versions") == [("1",)]
+    assert query(db_path, "select distinct parser_version from versions") == [(OLD,)]
     affected = reread_by_v2(db_path)
     assert EDITED in affected and len(affected) >= 3
     newer_parser()
@@ -89,10 +91,10 @@ async def test_a_new_parser_rederives_versions_and_claims_no_site_change(
     )
     assert [row[0] for row in rederived] == sorted(affected)
     for _url, version, crawl_id, parser, same_capture, fields, kind, before, why, by in rederived:
-        assert (version, crawl_id, parser, same_capture) == (2, first["id"], "2", 1)
+        assert (version, crawl_id, parser, same_capture) == (2, first["id"], NEW, 1)
         assert (json.loads(fields), kind, before, by) == (["body_text"], "changed", 1, first["id"])
         assert why.startswith("re-derived from capture ") and why.endswith(
-            "parser changed from 1 to 2"
+            f"parser changed from {OLD} to {NEW}"
         )
     # The edit is a version of its own, compared with the re-derived one.
     assert query(
@@ -101,12 +103,12 @@ async def test_a_new_parser_rederives_versions_and_claims_no_site_change(
         "v.changed_fields from versions v join changes c on c.article_id = v.article_id "
         "and c.to_version = v.version where v.url = ? and v.version = 3",
         EDITED,
-    ) == [(3, second["id"], 0, "2", 2, '["body_text"]')]
+    ) == [(3, second["id"], 0, NEW, 2, '["body_text"]')]
     # Current versions are the pages as v2 reads them.
     assert query(
         db_path,
         "select count(*) from articles a join versions v on v.article_id = a.id "
-        "and v.version = a.current_version where v.parser_version != '2' and a.url in "
+        f"and v.version = a.current_version where v.parser_version != '{NEW}' and a.url in "
         f"({', '.join('?' * len(affected))})",
         *affected,
     ) == [(0,)]
@@ -136,5 +138,5 @@ async def test_without_a_capture_a_parser_change_is_written_as_such(replica, db_
     )
     assert [row[0] for row in changes] == sorted(affected)
     assert {row[1:] for row in changes} == {
-        ("parser changed from 1 to 2; no capture to compare", 0, "2")
+        (f"parser changed from {OLD} to {NEW}; no capture to compare", 0, NEW)
     }
