@@ -190,6 +190,8 @@ def render_group(group: list[Line], ink: Ink, para_style: str) -> str:
     if role == "footnote" and ink.style.footnote_form in ("word", "div"):
         return footnote_block(units, ink)
     if role == "image":
+        if word:  # Word keeps a VML copy of each picture in a conditional comment
+            return "".join(word_image(line, ink) for line in group)
         return "".join(image_block(u, ink, para_style) for u in units)
     if role == "notice":
         return "".join(notice_block(u, ink) for u in units)
@@ -254,6 +256,17 @@ def image_block(image: str, ink: Ink, para_style: str) -> str:
     if form == "bare":
         return f"{image}<br />"
     return f'<p align="center">{image}</p>'
+
+
+def word_image(line: Line, ink: Ink) -> str:
+    """A picture pasted from Word: the VML shape for Word, the <img> for browsers."""
+    src = ink.href(line.image.path) if line.image else ""
+    return (
+        '<p class="MsoNormal" align="center"><span lang="EN-US">'
+        '<!--[if gte vml 1]><v:shape id="_x0000_i1025" type="#_x0000_t75">'
+        f'<v:imagedata src="{src}" o:title=""/></v:shape><![endif]-->'
+        f"<![if !vml]>{ink.image(line.image) if line.image else ''}<![endif]></span></p>"
+    )
 
 
 def notice_block(inner: str, ink: Ink) -> str:

@@ -263,6 +263,12 @@ def file_block(ink: Ink, links: Sequence[Link]) -> str:
     style = ink.style
     icon = '<img src="/images/icon/ico_pdf.gif" alt="pdf" /> '
     entries = [f"{icon}{ink.download(link)} ({ink.rng.randint(80, 900)}KB)" for link in links]
+    if ink.rng.random() < 0.4:  # a download button after each name, to the same file
+        button = '<img src="/images/btn/btn_down.gif" alt="Download" />'
+        entries = [
+            f'{entry} <a href="{ink.href(link.path)}">{button}</a>'
+            for entry, link in zip(entries, links, strict=True)
+        ]
     label = ink.text(style.file_block_label)
     if style.file_block_form == "table":
         rows = "".join(f"<tr><th>{label}</th><td>{e}</td></tr>" for e in entries)
