@@ -129,12 +129,12 @@ def test_a_seed_always_gives_the_same_template_and_seeds_differ():
 def test_without_a_seed_the_site_serves_todays_templates():
     target = "/page/sub4_3_view.asp?sn=53"
     today = ReplicaSite().handle("GET", target).body
+    assert b'<div class="board_view">' in today and b'<p class="share_title">' in today
     site = ReplicaSite(template_seed=5)
     assert site.handle("GET", target).body != today
     site.set_template_seed(None)
     assert site.template_style is None
-    assert ReplicaSite().handle("GET", target).body == today
-    assert b'class="board_view"' in site.handle("GET", target).body
+    assert site.handle("GET", target).body == today.replace(b"Views 265", b"Views 266")
 
 
 def test_every_truth_line_stands_alone_between_the_heading_and_the_share_line():
