@@ -70,7 +70,7 @@ def document(
             head.insert(
                 0, f'<meta http-equiv="Content-Type" content="text/html; charset={charset}" />'
             )
-    side = side_menu(ink) + side_extra if style.side_menu != "none" or side_extra else ""
+    side = (side_menu(ink) if style.side_menu != "none" else "") + side_extra
     content = nl.join(
         part
         for part in (

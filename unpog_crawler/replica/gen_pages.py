@@ -379,6 +379,7 @@ def list_page(
     *,
     page: int,
     pages: int,
+    total: int,
     extra: str = "",
 ) -> tuple[bytes, str]:
     """One list page (rows newest first), with paging to every page and `extra` above."""
@@ -405,8 +406,8 @@ def list_page(
     else:
         items = "".join(f"<div><p>{c[1]}</p><p>{c[2]}</p></div>" for c in cells)
         listing = f"<div{attrs}>{items or f'<p>{empty}</p>'}</div>"
-    total = f'<p class="total">Total {rows[0].number if rows else 0} / Page {page}</p>'
-    inner = "\n".join(p for p in (extra, total, listing, paging(ink, board, page, pages)) if p)
+    counts = f'<p class="total">Total {total} / Page {page}</p>'
+    inner = "\n".join(p for p in (extra, counts, listing, paging(ink, board, page, pages)) if p)
     charset = page_charset(style, "utf-8")
     html = document(
         ink,
@@ -456,7 +457,7 @@ def no_such_post(style: TemplateStyle) -> tuple[bytes, str]:
     """HTTP 200 with a page that only runs an alert and goes back."""
     charset = page_charset(style, "utf-8")
     script = f"<script>alert('{style.no_such_post}'); history.back();</script>"
-    if style.seed % 2:
+    if style.seed % 2 or style.charset_in == "meta":  # never an undeclared charset
         meta = f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">'
         script = f"<html><head>{meta}</head><body>{script}</body></html>"
     return finish(style, script, charset)

@@ -54,13 +54,16 @@ def quarterly_view(
     newer = live[index - 1] if index > 0 else None
     older = live[index + 1] if index + 1 < len(live) else None
 
-    def pair(other: Article | None) -> tuple[str, str] | None:
-        if other is None:
-            return None
+    def pair(other: Article) -> tuple[str, str]:
         return QUARTERLY.view_href(style, other.sn, page, salt=2), other.title
 
     others = tuple(pair(a) for a in live if a.sn != article.sn)[:5]
-    nav = Nav(pair(older), pair(newer), others, QUARTERLY.list_href(style, page))  # type: ignore[arg-type]
+    nav = Nav(
+        pair(older) if older else None,
+        pair(newer) if newer else None,
+        others,
+        QUARTERLY.list_href(style, page),
+    )
     return view_page(style, model_of_article(article, style), QUARTERLY, hits=hits, nav=nav)
 
 
@@ -101,7 +104,7 @@ def quarterly_list(
             f'<div class="issue_link"><a href="{issue.slug}.asp">{issue.heading}</a></div>'
             for issue in issue_pages
         )
-    return list_page(style, QUARTERLY, listed, page=page, pages=pages, extra=extra)
+    return list_page(style, QUARTERLY, listed, page=page, pages=pages, total=total, extra=extra)
 
 
 def no_such_post(style: TemplateStyle) -> tuple[bytes, str]:
@@ -129,7 +132,7 @@ class GeneratedBoardPages:
                 href = board.view_href(self.style, post.sn, page, salt=post.sn)
             number = total - (page - 1) * PAGE_SIZE - offset
             listed.append(Row(number, post.title, href, post.date, post.hits))
-        return list_page(self.style, board, listed, page=page, pages=pages)
+        return list_page(self.style, board, listed, page=page, pages=pages, total=total)
 
     def view_page(
         self,
@@ -143,13 +146,16 @@ class GeneratedBoardPages:
     ) -> tuple[bytes, str]:
         board = board_of(SPECS[post.board])
 
-        def pair(other: Post | None) -> tuple[str, str] | None:
-            if other is None:
-                return None
+        def pair(other: Post) -> tuple[str, str]:
             return board.view_href(self.style, other.sn, page, salt=2), other.title
 
         others = tuple(pair(p) for p in listed if p.sn != post.sn)[:5]
-        nav = Nav(pair(older), pair(newer), others, board.list_href(self.style, page))  # type: ignore[arg-type]
+        nav = Nav(
+            pair(older) if older else None,
+            pair(newer) if newer else None,
+            others,
+            board.list_href(self.style, page),
+        )
         return view_page(self.style, post_model(post), board, hits=hits, nav=nav)
 
     def no_such_post(self) -> tuple[bytes, str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from unpog_crawler import health
-from unpog_crawler.items import NotAnArticle
+from unpog_crawler.items import ArticleRecord, NotAnArticle
 from unpog_crawler.parsing import parse_article
 from unpog_crawler.replica import truth
 from unpog_crawler.replica.server import ReplicaSite
@@ -62,7 +62,7 @@ class TemplateVerdict:
 
 def judge_page(
     site: ReplicaSite, page: truth.Page, base_url: str = BASE_URL
-) -> tuple[Any, PageVerdict]:
+) -> tuple[ArticleRecord | None, PageVerdict]:
     """(record or None, verdict) of one page fetched from `site` and parsed."""
     response = site.handle("GET", page.target)
     url = base_url + page.target

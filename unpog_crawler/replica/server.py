@@ -245,7 +245,8 @@ class ReplicaSite:
             self._failures.append(rule)
 
     def heal(self) -> None:
-        """Forget every failure rule, robots.txt exclusions and template switch."""
+        """Forget every failure rule, robots.txt exclusions and template switch (a template
+        seed stays: it is what the site is, not a fault)."""
         with self._lock:
             self._failures.clear()
             self._disallowed.clear()
