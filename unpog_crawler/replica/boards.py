@@ -17,7 +17,7 @@ import dataclasses
 import threading
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from unpog_crawler.replica import templates
 from unpog_crawler.replica.templates import attr, text
@@ -436,14 +436,17 @@ class BoardState:
             rev = self._file_revs.get(name, 0)
         return templates.pdf_bytes(f"{name} revision {rev}" if rev else name)
 
-    def page(self, path: str, params: dict[str, str]) -> tuple[bytes, str] | None:
-        """(body, content type) of a board list or view page; None when `path` is no board's."""
+    def page(
+        self, path: str, params: dict[str, str], pages: BoardPages | None = None
+    ) -> tuple[bytes, str] | None:
+        """(body, content type) of a board list or view page; None when `path` is no board's.
+
+        `pages` renders them (a generated template); None: the markup of this module.
+        """
         spec = self._spec(path, params)
         if spec is None:
             return None
-        page_html, charset = self._render(spec, path, params)
-        content_type = HTML_UTF8 if charset == "utf-8" else "text/html"
-        return templates.encode(page_html, charset), content_type
+        return self._render(spec, path, params, pages or ClassicPages())
 
     def _spec(self, path: str, params: dict[str, str]) -> BoardSpec | None:
         for spec in SPECS.values():
@@ -452,16 +455,18 @@ class BoardState:
                 return spec
         return None
 
-    def _render(self, spec: BoardSpec, path: str, params: dict[str, str]) -> tuple[str, str]:
+    def _render(
+        self, spec: BoardSpec, path: str, params: dict[str, str], render: BoardPages
+    ) -> tuple[bytes, str]:
         page = _int(params.get("page")) or 1
         listed = self.posts(spec.key, listed_only=True)
         pages = max(1, -(-len(listed) // PAGE_SIZE))
         if path == spec.list_path:
             rows = listed[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
-            return list_page(spec, rows, page=page, pages=pages, total=len(listed)), "utf-8"
+            return render.list_page(spec, rows, page=page, pages=pages, total=len(listed))
         post = self.post(spec.key, _int(params.get(spec.id_param.lower())) or -1)
         if post is None:
-            return templates.NO_SUCH_POST, "utf-8"
+            return render.no_such_post()
         with self._lock:
             key = (post.board, post.sn)
             self._hits[key] = self._hits.get(key, post.hits) + 1
@@ -472,8 +477,56 @@ class BoardState:
             newer = listed[index - 1] if index > 0 else None
             older = listed[index + 1] if index + 1 < len(listed) else None
             page = index // PAGE_SIZE + 1
+        return render.view_page(post, hits=hits, older=older, newer=newer, page=page, listed=listed)
+
+
+class BoardPages(Protocol):
+    """What renders board pages: (body bytes, Content-Type) of each kind of answer."""
+
+    def list_page(
+        self, spec: BoardSpec, rows: list[Post], *, page: int, pages: int, total: int
+    ) -> tuple[bytes, str]: ...
+
+    def view_page(
+        self,
+        post: Post,
+        *,
+        hits: int,
+        older: Post | None,
+        newer: Post | None,
+        page: int,
+        listed: list[Post],
+    ) -> tuple[bytes, str]: ...
+
+    def no_such_post(self) -> tuple[bytes, str]: ...
+
+
+class ClassicPages:
+    """The board pages of this module (the default templates)."""
+
+    def list_page(
+        self, spec: BoardSpec, rows: list[Post], *, page: int, pages: int, total: int
+    ) -> tuple[bytes, str]:
+        html = list_page(spec, rows, page=page, pages=pages, total=total)
+        return templates.encode(html, "utf-8"), HTML_UTF8
+
+    def view_page(
+        self,
+        post: Post,
+        *,
+        hits: int,
+        older: Post | None,
+        newer: Post | None,
+        page: int,
+        listed: list[Post],
+    ) -> tuple[bytes, str]:
         html = view_page(post, hits=hits, older=older, newer=newer, page=page)
-        return html, post.charset
+        # The EUC-KR page declares its charset only in <meta>.
+        content_type = HTML_UTF8 if post.charset == "utf-8" else "text/html"
+        return templates.encode(html, post.charset), content_type
+
+    def no_such_post(self) -> tuple[bytes, str]:
+        return templates.encode(templates.NO_SUCH_POST, "utf-8"), HTML_UTF8
 
 
 def _int(value: str | None) -> int | None:

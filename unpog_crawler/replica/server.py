@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from unpog_crawler.replica import faults, templates
+from unpog_crawler.replica import faults, gen_site, templates
 from unpog_crawler.replica.boards import BoardState
 from unpog_crawler.replica.content import (
     ARTICLES,
@@ -35,6 +35,7 @@ from unpog_crawler.replica.content import (
     IssuePage,
 )
 from unpog_crawler.replica.faults import Fault
+from unpog_crawler.replica.generated import TemplateStyle
 
 HTML_UTF8 = "text/html; charset=utf-8"
 IMAGE_TYPES = {
@@ -132,8 +133,11 @@ class ReplicaSite:
         self,
         articles: tuple[Article, ...] | None = None,
         issue_pages: tuple[IssuePage, ...] | None = None,
+        template_seed: int | None = None,
     ) -> None:
         self._lock = threading.RLock()
+        self._style: TemplateStyle | None = None
+        self.set_template_seed(template_seed)
         self._defaults = {a.sn: a for a in copy.deepcopy(articles or ARTICLES)}
         self._issue_defaults = {p.slug: p for p in copy.deepcopy(issue_pages or ISSUE_PAGES)}
         self.requests = RequestLog()
@@ -241,7 +245,8 @@ class ReplicaSite:
             self._failures.append(rule)
 
     def heal(self) -> None:
-        """Forget every failure rule, robots.txt exclusions and template switch."""
+        """Forget every failure rule, robots.txt exclusions and template switch (a template
+        seed stays: it is what the site is, not a fault)."""
         with self._lock:
             self._failures.clear()
             self._disallowed.clear()
@@ -253,6 +258,21 @@ class ReplicaSite:
             raise ValueError(f"unknown template {name!r}; expected one of {TEMPLATES}")
         with self._lock:
             self._template = name
+
+    def set_template_seed(self, seed: int | None) -> None:
+        """Serve every board through the generated template `seed` (None: today's templates).
+
+        Same URLs, ids and content; other markup (replica/generated.py), and per seed another
+        shape of the Quarterly's content. `truth.pages(site)` says what each page must parse to.
+        """
+        with self._lock:
+            self._style = None if seed is None else TemplateStyle.from_seed(seed)
+
+    @property
+    def template_style(self) -> TemplateStyle | None:
+        """The generated template served now (None: today's templates)."""
+        with self._lock:
+            return self._style
 
     def disallow(self, path: str) -> None:
         """Add a `Disallow: path` line to robots.txt."""
@@ -340,6 +360,9 @@ class ReplicaSite:
             return self._view(as_int(params.get("sn")))
         issue = self._issue_page(path)
         if issue is not None:
+            style = self._generated()
+            if style is not None:
+                return Response(200, *gen_site.issue_view(style, issue, self.articles()))
             if self._template == "redesign":
                 return html_response(templates.redesign_issue_page(issue))
             return html_response(templates.issue_page(issue))
@@ -352,10 +375,17 @@ class ReplicaSite:
                 "application/pdf",
                 {"Content-Disposition": f'attachment; filename="{params["file"]}"'},
             )
-        board_page = self.boards.page(path, params)
+        style = self._generated()
+        pages = gen_site.GeneratedBoardPages(style) if style is not None else None
+        board_page = self.boards.page(path, params, pages)
         if board_page is not None:
             return Response(200, *board_page)
         return error_response(404)
+
+    def _generated(self) -> TemplateStyle | None:
+        """The generated template, unless a test switched to the redesign."""
+        with self._lock:
+            return self._style if self._template == "classic" else None
 
     def _issue_page(self, path: str) -> IssuePage | None:
         match = re.fullmatch(r"/page/(sub4_3_\d{4}_[a-z]+)\.asp", path)
@@ -368,6 +398,13 @@ class ReplicaSite:
             hits = dict(self._hits)
         start = (page - 1) * templates.PAGE_SIZE
         rows = live[start : start + templates.PAGE_SIZE]
+        style = self._generated()
+        if style is not None:
+            answer = gen_site.quarterly_list(
+                style, rows, page=page, pages=self.page_count(), total=len(live),
+                page_size=templates.PAGE_SIZE, hits=hits, issue_pages=self.issue_pages,
+            )  # fmt: skip
+            return Response(200, *answer)
         if self._template == "redesign":
             return html_response(
                 templates.redesign_list_page(rows, page=page, pages=self.page_count())
@@ -383,7 +420,10 @@ class ReplicaSite:
     def _view(self, sn: int | None) -> Response:
         with self._lock:
             article = self._articles.get(sn) if sn is not None else None
+            style = self._generated()
             if article is None:
+                if style is not None:
+                    return Response(200, *gen_site.no_such_post(style))
                 return html_response(templates.NO_SUCH_POST)
             # Every request counts, as on the live site: the counter never repeats.
             self._hits[sn] = self._hits.get(sn, article.hits) + 1
@@ -395,6 +435,9 @@ class ReplicaSite:
         newer = live[index - 1] if index > 0 else None
         older = live[index + 1] if index + 1 < len(live) else None
         page = index // templates.PAGE_SIZE + 1
+        if style is not None:
+            answer = gen_site.quarterly_view(style, article, hits=hits, live=live, page=page)
+            return Response(200, *answer)
         page_html = templates.view_page(article, hits=hits, older=older, newer=newer, page=page)
         body = templates.encode(page_html, article.charset)
         # The EUC-KR page declares its charset only in <meta>, like many old ASP pages.
