@@ -9,12 +9,18 @@ subprocesses.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +30,7 @@ from click.testing import CliRunner
 from conftest import FIXTURES, crawl
 from lxml import etree
 
+from unpog_crawler.archive import SQLITE_MAX_INTEGER
 from unpog_crawler.cli import main
 from unpog_crawler.output_safety import FORMULA_PREFIXES, csv_cell, terminal_line
 from unpog_crawler.replica.server import serve
@@ -203,3 +210,154 @@ def test_feed_is_written_and_valid_with_control_characters_in_titles(hostile, tm
     titles = [entry.findtext(f"{ATOM}title") for entry in document.iter(f"{ATOM}entry")]
     assert f"Changed: {SHOWN_TITLE}" in titles
     assert not unsafe_in(target.read_text(encoding="utf-8"))
+
+
+# --- Ids beyond SQLite's integers ------------------------------------------------------------
+
+TOO_BIG = str(2**64)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["history", TOO_BIG],
+        ["history", str(SQLITE_MAX_INTEGER + 1)],
+        ["history", "9" * 5000],  # beyond the digits int() reads
+        ["diff", HOSTILE_URL, TOO_BIG],
+        ["diff", HOSTILE_URL, "1", TOO_BIG],
+        ["changes", "--crawl", TOO_BIG],
+        ["search", "--limit", TOO_BIG, "licences"],
+        ["feed", "--limit", TOO_BIG],
+    ],
+    ids=lambda args: " ".join(arg[:22] for arg in args),
+)
+def test_a_number_beyond_sqlite_integers_is_a_one_line_usage_error(hostile, args):
+    result = CliRunner().invoke(main, [*args, "--db", str(hostile.db)], catch_exceptions=False)
+
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "Invalid value" in errors[0], result.output
+
+
+def test_the_largest_sqlite_integer_is_an_unknown_article_not_an_error(hostile):
+    result = CliRunner().invoke(main, ["history", str(SQLITE_MAX_INTEGER), "--db", str(hostile.db)])
+    assert result.exit_code == 1 and "no article" in result.output
+
+
+# --- A read-only archive -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_read_only() -> Iterator[Callable[[Path], None]]:
+    """Makes files and folders unwritable for this user, as a read-only mount does, and
+    writable again afterwards. Root writes through any file mode, so for root: `chattr +i`."""
+    locked: list[Path] = []
+
+    def lock(path: Path) -> None:
+        if os.geteuid() == 0:
+            result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+            if result.returncode:
+                pytest.skip(f"root cannot make a file read-only here: {result.stderr.strip()}")
+        else:
+            path.chmod(path.stat().st_mode & ~0o222)
+        locked.append(path)
+
+    yield lock
+    for path in reversed(locked):
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(path.stat().st_mode | 0o200)
+
+
+def read(db: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*UNPOG, *args, "--db", str(db)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def copy_archive(hostile: Hostile, folder: Path) -> Path:
+    folder.mkdir()
+    shutil.copyfile(hostile.db, folder / "unpog.db")
+    return folder / "unpog.db"
+
+
+@contextlib.contextmanager
+def changed_in_the_log(db: Path, title: str) -> Iterator[None]:
+    """A writer (as a running crawl) whose committed change is still only in the -wal file."""
+    writer = sqlite3.connect(db)
+    try:
+        writer.execute("PRAGMA journal_mode = WAL")
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("UPDATE articles SET title = ? WHERE url = ?", [title, HOSTILE_URL])
+        writer.commit()
+        yield
+    finally:
+        writer.close()
+
+
+READING = [
+    ["stats", "--json"],
+    ["history", HOSTILE_URL, "--json"],
+    ["search", "licences", "--json"],
+    ["as-of", "2999-01-01", "--json"],
+    ["export", "--format", "csv"],
+    ["feed"],
+]
+
+
+@pytest.mark.parametrize("folder_too", [False, True], ids=["read-only file", "read-only folder"])
+def test_reading_commands_read_a_read_only_archive_and_leave_it_as_it_was(
+    hostile, tmp_path, make_read_only, folder_too
+):
+    db = copy_archive(hostile, tmp_path / "archive")
+    before = digest(db)
+    make_read_only(db)
+    if folder_too:
+        make_read_only(db.parent)
+
+    for args in READING:
+        result = read(db, *args)
+        assert result.returncode == 0, (args, result.stderr)
+    history = json.loads(read(db, "history", HOSTILE_URL, "--json").stdout)
+    assert history["article"]["title"] == HOSTILE_TITLE
+
+    assert digest(db) == before
+    # No -wal/-shm left: made as read-only as the archive, they would block its next writer.
+    assert sorted(path.name for path in db.parent.iterdir()) == ["unpog.db"]
+
+
+def test_a_live_archive_in_a_folder_the_reader_cannot_write_is_read_with_its_log(
+    hostile, tmp_path, make_read_only
+):
+    db = copy_archive(hostile, tmp_path / "archive")
+    with changed_in_the_log(db, "Seen in the log"):
+        make_read_only(db.parent)
+        result = read(db, "history", HOSTILE_URL, "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["article"]["title"] == "Seen in the log"
+
+
+def test_a_log_without_its_shm_file_in_a_read_only_folder_is_one_clear_line(
+    hostile, tmp_path, make_read_only
+):
+    source = copy_archive(hostile, tmp_path / "source")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    with changed_in_the_log(source, "Only in the log"):
+        for name in ("unpog.db", "unpog.db-wal"):  # copied without its -shm
+            shutil.copyfile(source.parent / name, copy / name)
+    make_read_only(copy / "unpog.db")
+    make_read_only(copy)
+
+    result = read(copy / "unpog.db", "stats")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("Error") == 1 and "unpog.db-wal" in result.stderr, result.stderr

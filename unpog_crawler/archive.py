@@ -42,8 +42,10 @@ __all__ = [
     "BadSearch",
     "NewerSchema",
     "NotAnArchive",
+    "OutdatedSchema",
     "UnknownArticle",
     "VersionOutOfRange",
+    "beyond_sqlite_integer",
     "fts_phrase_query",
     "content_hash",
     "utc_now",
@@ -109,6 +111,10 @@ class ArchiveUnavailable(ArchiveError):
     """The archive cannot be opened: missing directory or file, unwritable, or corrupt."""
 
 
+class OutdatedSchema(ArchiveError):
+    """A read-only open found migrations still to apply (the archive is from an older version)."""
+
+
 class UnknownArticle(ArchiveError):
     """No article of the archive has that id or URL."""
 
@@ -123,6 +129,8 @@ class BadSearch(ArchiveError):
 
 # Orders of Archive.search: best match first, or most recently archived first.
 SEARCH_ORDERS = ("rank", "newest")
+# SQLite integers (ids, counts) are signed 64-bit.
+SQLITE_MAX_INTEGER = 2**63 - 1
 
 
 # --- Documentation of the schema (reused by the README and Datasette metadata) -----------------
@@ -899,6 +907,13 @@ def fts_phrase_query(text: str) -> str:
     return " ".join(f'"{term}"' for term in terms if term)
 
 
+def beyond_sqlite_integer(digits: str) -> bool:
+    """Whether a string of digits is a number above SQLite's largest integer (lengths are
+    compared first: int() refuses over 4,300 digits)."""
+    significant = digits.lstrip("0")
+    return len(significant) > 19 or int(significant or 0) > SQLITE_MAX_INTEGER
+
+
 def _decode_lists(row: Mapping[str, Any]) -> dict[str, Any]:
     """A row with its JSON list columns (authors, footnotes, ..., changed_fields) decoded."""
     decoded = dict(row)
@@ -940,6 +955,11 @@ CAPTURE_COLUMNS = (
 )
 
 
+def _writable(path: Path) -> bool:
+    """Whether a file and its folder may be written (SQLite's WAL mode needs both)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
 def capture_time(warc_date: str) -> str:
     """A WARC-Date ('2024-05-01T09:30:00.123456Z') in the archive's time format, to the second
     ('2024-05-01T09:30:00+00:00'), so that re-derived versions sort with crawled ones."""
@@ -951,13 +971,21 @@ def capture_time(warc_date: str) -> str:
 
 
 class Archive:
-    """An open archive file. Writes of one crawl must happen inside ``with archive.lock():``."""
+    """An open archive file. Writes of one crawl must happen inside ``with archive.lock():``.
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    ``read_only`` opens an existing archive without ever writing to it (SQLite ``mode=ro``):
+    a file or a folder the reader may not write is fine; an archive whose schema is older
+    than this version raises OutdatedSchema (`open_read_only` upgrades it when it can).
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True, read_only: bool = False) -> None:
         self.path = Path(path)
         self._lock_fd: int | None = None
         self._unit_depth = 0
-        self._check_file(create)
+        self._check_file(create and not read_only, read_only=read_only)
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.db = sqlite_utils.Database(self.path)
         except sqlite3.Error as error:
@@ -971,7 +999,22 @@ class Archive:
 
     # Opening ------------------------------------------------------------------------------
 
-    def _check_file(self, create: bool) -> None:
+    @classmethod
+    def open_read_only(cls, path: str | Path) -> Archive:
+        """The archive for reading only. An archive from an older version is upgraded first
+        when its file can be written (as any open did before), else refused in one line."""
+        try:
+            return cls(path, create=False, read_only=True)
+        except OutdatedSchema as outdated:
+            if not _writable(Path(path)):
+                raise ArchiveUnavailable(
+                    f"{outdated} and is read-only here: run `unpog stats` on a writable copy "
+                    "(that upgrades the copy), or read it with the version that wrote it"
+                ) from None
+        cls(path, create=False).close()  # applies the pending migrations
+        return cls(path, create=False, read_only=True)
+
+    def _check_file(self, create: bool, *, read_only: bool = False) -> None:
         """Refuse, without writing anything, a path that is not (or cannot become) an archive."""
         path = self.path
         directory = path.parent
@@ -1003,7 +1046,7 @@ class Archive:
             raise ArchiveUnavailable(f"cannot read {path} ({error.strerror})") from None
         if header and header != SQLITE_HEADER:
             raise NotAnArchive(f"{path} is not a SQLite file: choose another archive path")
-        if not (os.access(path, os.W_OK) and os.access(directory, os.W_OK)):
+        if not read_only and not _writable(self.path):
             raise ArchiveUnavailable(
                 f"{path} or its directory is not writable: fix permissions (WAL needs both)"
             )
@@ -1012,11 +1055,7 @@ class Archive:
 
     def _check_existing_schema(self) -> None:
         """Read-only look at an existing SQLite file: ours, and not from a newer version?"""
-        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
-        try:
-            conn = sqlite3.connect(uri, uri=True)
-        except sqlite3.Error as error:
-            raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        conn = self._connect_read_only()
         try:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             applied: list[str] = []
@@ -1046,6 +1085,67 @@ class Archive:
                 f"{self.path} has schema migrations this version does not know "
                 f"({', '.join(unknown)}): upgrade unpog-crawler"
             )
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot write (SQLite mode=ro).
+
+        A WAL archive read so needs its -shm file, or a folder where SQLite may create one.
+        Where the reader may not write, an archive without -wal and -shm files (no writer has
+        it open) is opened immutable instead: SQLite would fail in a read-only folder, or leave
+        -wal and -shm files as read-only as the archive, which would block its next writer.
+        """
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        wal, shm = Path(f"{self.path}-wal"), Path(f"{self.path}-shm")
+        if not _writable(self.path) and not (wal.exists() or shm.exists()):
+            return self._checked(f"{uri}&immutable=1")
+        try:
+            return self._checked(uri)
+        except sqlite3.OperationalError as error:
+            if os.access(self.path.parent, os.W_OK):
+                raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        # A read-only folder with a -wal file but no -shm: SQLite cannot read that log.
+        if wal.exists() and wal.stat().st_size:
+            raise ArchiveUnavailable(
+                f"{self.path}: its write-ahead log {wal.name} holds changes that cannot be read "
+                "in a read-only folder without a -shm file: copy the archive and its -wal to a "
+                "writable folder"
+            )
+        return self._checked(f"{uri}&immutable=1")
+
+    def _checked(self, uri: str) -> sqlite3.Connection:
+        """A connection to `uri` that has read the schema; OperationalError when SQLite cannot
+        read the file that way, ArchiveUnavailable when it is not a database at all."""
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as error:
+            raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as error:
+            conn.close()
+            raise ArchiveUnavailable(
+                f"{self.path} is corrupt ({error}): restore it from a backup"
+            ) from None
+        return conn
+
+    def _open_read_only(self) -> None:
+        self.db = sqlite_utils.Database(self._connect_read_only())
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_MS)}")
+            pending = migrations.pending(self.db)
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise ArchiveUnavailable(f"{self.path}: cannot read it ({error})") from None
+        if len(pending) == len(KNOWN_MIGRATIONS):
+            self.db.close()
+            raise ArchiveUnavailable(f"{self.path} is empty: check the path or run a crawl")
+        if pending:
+            self.db.close()
+            names = ", ".join(migration.name for migration in pending)
+            raise OutdatedSchema(f"{self.path} lacks this version's schema migrations ({names})")
 
     def _configure(self) -> None:
         try:
@@ -1653,7 +1753,9 @@ class Archive:
         """The article named by its archive id, or by its URL in any host, scheme or list form."""
         ref = ref.strip()
         if ref.isascii() and ref.isdigit():
-            rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [int(ref)]))
+            rows = []
+            if not beyond_sqlite_integer(ref):  # a larger number names no article
+                rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [int(ref)]))
             article = rows[0] if rows else None
         else:
             article = self._article_row(_article_ref_url(ref)) if ref else None

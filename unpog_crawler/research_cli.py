@@ -26,7 +26,13 @@ from typing import Any
 import click
 
 from unpog_crawler import cli_options
-from unpog_crawler.archive import SEARCH_ORDERS, Archive, ArchiveError
+from unpog_crawler.archive import (
+    SEARCH_ORDERS,
+    SQLITE_MAX_INTEGER,
+    Archive,
+    ArchiveError,
+    beyond_sqlite_integer,
+)
 from unpog_crawler.items import CONTENT_FIELDS
 from unpog_crawler.output_safety import csv_cell, json_text, terminal_line, terminal_text
 
@@ -71,7 +77,21 @@ class Moment(click.ParamType):
         return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
-db_option = cli_options.db_option("Archive file to read.")
+class ArticleRef(click.ParamType):
+    """An article's URL, in any form, or its archive id (a number SQLite can hold)."""
+
+    name = "ARTICLE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if text.isascii() and text.isdigit() and beyond_sqlite_integer(text):
+            shown = text if len(text) <= 30 else text[:29] + "…"
+            message = f"{shown} is not an archive id: ids go up to {SQLITE_MAX_INTEGER}"
+            self.fail(message, param, ctx)
+        return text
+
+
+db_option = cli_options.db_option("Archive file to read (opened read-only).")
 
 
 def json_option(function: Any) -> Any:
@@ -82,9 +102,9 @@ def json_option(function: Any) -> Any:
 
 @contextlib.contextmanager
 def open_archive(db_path: str) -> Iterator[Archive]:
-    """The archive at db_path; any archive error becomes one line on stderr and exit 1."""
+    """The archive at db_path, read-only; any archive error becomes one line and exit 1."""
     try:
-        archive = Archive(db_path, create=False)
+        archive = Archive.open_read_only(db_path)
     except ArchiveError as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -153,7 +173,7 @@ def diff_counts(lines: list[str]) -> tuple[int, int]:
 
 
 @click.command()
-@click.argument("article")
+@click.argument("article", type=ArticleRef())
 @db_option
 @json_option
 def history(article: str, db_path: str, as_json: bool) -> None:
@@ -193,9 +213,9 @@ def history(article: str, db_path: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("article")
-@click.argument("v1", type=click.IntRange(min=1), required=False)
-@click.argument("v2", type=click.IntRange(min=1), required=False)
+@click.argument("article", type=ArticleRef())
+@click.argument("v1", type=cli_options.ARCHIVE_NUMBER, required=False)
+@click.argument("v2", type=cli_options.ARCHIVE_NUMBER, required=False)
 @db_option
 @json_option
 def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bool) -> None:
@@ -246,7 +266,7 @@ def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bo
     help="rank: best match first (default for latest versions); newest: most recently "
     "archived first (default with --all-versions).",
 )
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=cli_options.ARCHIVE_NUMBER)
 @db_option
 @json_option
 def search(
@@ -287,7 +307,7 @@ def search(
 
 @click.command()
 @click.option("--since", type=Moment(), help="Only changes at or after DATE (UTC).")
-@click.option("--crawl", "crawl_id", type=int, metavar="N", help="Only changes found by crawl N.")
+@cli_options.crawl_option("Only changes found by crawl N.")
 @db_option
 @json_option
 def changes(since: str | None, crawl_id: int | None, db_path: str, as_json: bool) -> None:
@@ -420,7 +440,7 @@ def write_output(text: str, output: str | None) -> None:
 
 @click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=cli_options.ARCHIVE_NUMBER)
 @click.option("--title", default="UNPOG news pages: changes", show_default=True, help="Feed title.")
 @db_option
 def feed(output: str | None, limit: int, title: str, db_path: str) -> None:
