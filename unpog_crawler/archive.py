@@ -40,6 +40,8 @@ __all__ = [
     "ArchiveLocked",
     "ArchiveUnavailable",
     "BadSearch",
+    "MAX_PREFIX_TERMS",
+    "MAX_SEARCH_CHARS",
     "NewerSchema",
     "NotAnArchive",
     "OutdatedSchema",
@@ -129,6 +131,11 @@ class BadSearch(ArchiveError):
 
 # Orders of Archive.search: best match first, or most recently archived first.
 SEARCH_ORDERS = ("rank", "newest")
+# FTS5 merges every term's postings inside one call that no time limit interrupts: a query of
+# thousands of OR terms, or of many short prefixes (each expands to a slice of the vocabulary),
+# runs for minutes. These bound that work (archive/metadata.yml applies the same limits).
+MAX_SEARCH_CHARS = 500
+MAX_PREFIX_TERMS = 4
 # SQLite integers (ids, counts) are signed 64-bit.
 SQLITE_MAX_INTEGER = 2**63 - 1
 
@@ -912,6 +919,16 @@ def beyond_sqlite_integer(digits: str) -> bool:
     compared first: int() refuses over 4,300 digits)."""
     significant = digits.lstrip("0")
     return len(significant) > 19 or int(significant or 0) > SQLITE_MAX_INTEGER
+
+
+def search_query_problem(query: str, *, raw: bool) -> str | None:
+    """Why a search query is refused (too much work for FTS5), or None when it is fine.
+    Only raw FTS5 has prefixes; every * counts (one inside quotes is none: erring safe)."""
+    if len(query) > MAX_SEARCH_CHARS:
+        return f"the search query has {len(query)} characters: at most {MAX_SEARCH_CHARS}"
+    if raw and query.count("*") > MAX_PREFIX_TERMS:
+        return f"the search query has {query.count('*')} prefix* terms: at most {MAX_PREFIX_TERMS}"
+    return None
 
 
 def _decode_lists(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -1831,12 +1848,16 @@ class Archive:
         `order`: 'rank' (best match first, the default for latest versions) or 'newest'
         (most recently archived first, the default over all versions: a history search,
         like `git log -S`). Words are matched as given (`raw` passes FTS5 syntax through:
-        OR, NEAR, prefix*).
+        OR, NEAR, prefix*). A query over MAX_SEARCH_CHARS characters, or raw with over
+        MAX_PREFIX_TERMS prefixes, raises BadSearch: FTS5 could not be stopped once started.
         """
         order = order or ("newest" if all_versions else "rank")
         if order not in SEARCH_ORDERS:
             choices = ", ".join(SEARCH_ORDERS)
             raise BadSearch(f"search order must be one of {choices}, not {order!r}")
+        problem = search_query_problem(query, raw=raw)
+        if problem:
+            raise BadSearch(problem)
         match = query if raw else fts_phrase_query(query)
         if not match.strip():
             raise BadSearch("the search query is empty: give at least one word")
