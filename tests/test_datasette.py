@@ -22,7 +22,7 @@ from test_research_cli import (
     crawl_twice,
 )
 
-from unpog_crawler.archive import COLUMN_DOCS, TABLE_DOCS
+from unpog_crawler.archive import COLUMN_DOCS, MAX_PREFIX_TERMS, MAX_SEARCH_CHARS, TABLE_DOCS
 
 METADATA = Path(__file__).parent.parent / "archive" / "metadata.yml"
 
@@ -37,8 +37,9 @@ def metadata() -> dict[str, Any]:
     return yaml.safe_load(METADATA.read_text(encoding="utf-8"))
 
 
-def fetch(crawled: Crawled, metadata: dict, *paths: str) -> list[Any]:
-    """GET each path from a Datasette over the archive: JSON for .json paths, else the response.
+def fetch(crawled: Crawled, metadata: dict, *paths: str, status: int = 200) -> list[Any]:
+    """GET each path from a Datasette over the archive: JSON for .json paths, else the response;
+    each must answer `status`.
 
     Datasette runs its own asyncio loop; the Twisted reactor owns this thread's, so the
     requests run in a worker thread.
@@ -50,7 +51,7 @@ def fetch(crawled: Crawled, metadata: dict, *paths: str) -> list[Any]:
         results = []
         for path in paths:
             response = await datasette.client.get(path)
-            assert response.status_code == 200, (path, response.status_code, response.text[:500])
+            assert response.status_code == status, (path, response.status_code, response.text[:500])
             results.append(response.json() if ".json" in path else response)
         return results
 
@@ -184,6 +185,30 @@ def test_search_latest_and_all_versions(crawled, metadata):
     assert [r["url"] for r in hangul] == [EDITED_URL] and HANGUL in hangul[0]["snippet"].replace(
         "[", ""
     ).replace("]", "")
+
+
+SEARCH_QUERIES = ("search_latest", "search_all_versions", "search_all_versions_ranked")
+
+
+@pytest.mark.parametrize("name", SEARCH_QUERIES)
+def test_search_queries_refuse_what_fts5_could_not_stop_in_time(crawled, metadata, name):
+    """Thousands of terms, or many prefixes, would hold a thread for minutes: FTS5 does its
+    work inside one call that Datasette's time limit cannot interrupt."""
+    thousands = " OR ".join(["Colombo"] * 2000)
+    prefixes = " OR ".join(["Colom*", "Open*", "Govern*", "Data*", "Trust*"])
+    refused = fetch(
+        crawled,
+        metadata,
+        *(f"/unpog/{name}.json?{urlencode({'q': q})}" for q in (thousands, prefixes)),
+        status=400,
+    )
+    for answer in refused:
+        assert "at most 500 characters and 4 prefix* terms" in answer["error"], answer
+    allowed = rows(crawled, metadata, f"/unpog/{name}.json", q="Colom* OR xyzq* OR abcq* OR qqq*")
+    assert {r["url"] for r in allowed} == {EDITED_URL}
+    # The same limits as `unpog search`.
+    sql = metadata["databases"]["unpog"]["queries"][name]["sql"]
+    assert f"length(:q) <= {MAX_SEARCH_CHARS}" in sql and f"'*', '')) <= {MAX_PREFIX_TERMS}" in sql
 
 
 def test_as_of_between_and_after_the_crawls(crawled, metadata):

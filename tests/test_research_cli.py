@@ -179,6 +179,28 @@ def test_search_words_with_operators_are_literal_and_raw_is_fts5(crawled):
     assert none.output.strip() == "No match for 'zzzzunknown'."
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--raw", " OR ".join(["clinic"] * 2000)], "has 19996 characters: at most 500"),
+        (["--raw", "clin* OR Colom* OR open* OR gov* OR data*"], "has 5 prefix* terms: at most 4"),
+        ([" ".join(["clinic"] * 100)], "has 699 characters: at most 500"),
+    ],
+    ids=["thousands of OR terms", "five prefixes", "a long query of words"],
+)
+def test_search_refuses_queries_fts5_could_not_stop_in_time(crawled, args, message):
+    result = run("search", *args, "--db", str(crawled.db), ok=False)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.strip() == f"Error: the search query {message}"
+
+
+def test_search_allows_four_prefixes_and_a_long_quoted_star(crawled):
+    raw = run_json(crawled, "search", "--raw", "clin* OR xyzq* OR abcq* OR qqq*")
+    assert [h["url"] for h in raw] == [EDITED_URL]
+    # Without --raw a * is no prefix: only the length counts.
+    assert run_json(crawled, "search", "clinic* metadata* standards* follow-up* announced*")
+
+
 # --- changes, as-of ----------------------------------------------------------------------------
 
 

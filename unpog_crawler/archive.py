@@ -45,10 +45,14 @@ __all__ = [
     "ArchiveUnavailable",
     "BadSearch",
     "CurrentParser",
+    "MAX_PREFIX_TERMS",
+    "MAX_SEARCH_CHARS",
     "NewerSchema",
     "NotAnArchive",
+    "OutdatedSchema",
     "UnknownArticle",
     "VersionOutOfRange",
+    "beyond_sqlite_integer",
     "fts_phrase_query",
     "content_hash",
     "utc_now",
@@ -122,6 +126,10 @@ class ArchiveUnavailable(ArchiveError):
     """The archive cannot be opened: missing directory or file, unwritable, or corrupt."""
 
 
+class OutdatedSchema(ArchiveError):
+    """A read-only open found migrations still to apply (the archive is from an older version)."""
+
+
 class UnknownArticle(ArchiveError):
     """No article of the archive has that id or URL."""
 
@@ -136,6 +144,13 @@ class BadSearch(ArchiveError):
 
 # Orders of Archive.search: best match first, or most recently archived first.
 SEARCH_ORDERS = ("rank", "newest")
+# FTS5 merges every term's postings inside one call that no time limit interrupts: a query of
+# thousands of OR terms, or of many short prefixes (each expands to a slice of the vocabulary),
+# runs for minutes. These bound that work (archive/metadata.yml applies the same limits).
+MAX_SEARCH_CHARS = 500
+MAX_PREFIX_TERMS = 4
+# SQLite integers (ids, counts) are signed 64-bit.
+SQLITE_MAX_INTEGER = 2**63 - 1
 
 
 # --- Documentation of the schema (reused by the README and Datasette metadata) -----------------
@@ -943,6 +958,23 @@ def fts_phrase_query(text: str) -> str:
     return " ".join(f'"{term}"' for term in terms if term)
 
 
+def beyond_sqlite_integer(digits: str) -> bool:
+    """Whether a string of digits is a number above SQLite's largest integer (lengths are
+    compared first: int() refuses over 4,300 digits)."""
+    significant = digits.lstrip("0")
+    return len(significant) > 19 or int(significant or 0) > SQLITE_MAX_INTEGER
+
+
+def search_query_problem(query: str, *, raw: bool) -> str | None:
+    """Why a search query is refused (too much work for FTS5), or None when it is fine.
+    Only raw FTS5 has prefixes; every * counts (one inside quotes is none: erring safe)."""
+    if len(query) > MAX_SEARCH_CHARS:
+        return f"the search query has {len(query)} characters: at most {MAX_SEARCH_CHARS}"
+    if raw and query.count("*") > MAX_PREFIX_TERMS:
+        return f"the search query has {query.count('*')} prefix* terms: at most {MAX_PREFIX_TERMS}"
+    return None
+
+
 def _decode_lists(row: Mapping[str, Any]) -> dict[str, Any]:
     """A row with its JSON list columns (authors, footnotes, ..., changed_fields) decoded."""
     decoded = dict(row)
@@ -982,6 +1014,11 @@ CAPTURE_COLUMNS = (
     "revisit_of",
     "concurrent_to",
 )
+
+
+def _writable(path: Path) -> bool:
+    """Whether a file and its folder may be written (SQLite's WAL mode needs both)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 def capture_time(warc_date: str) -> str:
@@ -1056,10 +1093,19 @@ class Archive:
 
     `busy_timeout`: seconds a write waits while another process holds SQLite's write lock
     (a `sqlite3` session, a VACUUM) before it fails with ArchiveBusy.
+
+    ``read_only`` opens an existing archive without ever writing to it (SQLite ``mode=ro``):
+    a file or a folder the reader may not write is fine; an archive whose schema is older
+    than this version raises OutdatedSchema (`open_read_only` upgrades it when it can).
     """
 
     def __init__(
-        self, path: str | Path, *, create: bool = True, busy_timeout: float = BUSY_TIMEOUT
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        busy_timeout: float = BUSY_TIMEOUT,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
         self.busy_timeout = float(busy_timeout)
@@ -1067,7 +1113,10 @@ class Archive:
         self.parser: CurrentParser | None = None
         self._lock_fd: int | None = None
         self._unit_depth = 0
-        self._check_file(create)
+        self._check_file(create and not read_only, read_only=read_only)
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.db = sqlite_utils.Database(self.path)
         except sqlite3.Error as error:
@@ -1081,7 +1130,22 @@ class Archive:
 
     # Opening ------------------------------------------------------------------------------
 
-    def _check_file(self, create: bool) -> None:
+    @classmethod
+    def open_read_only(cls, path: str | Path) -> Archive:
+        """The archive for reading only. An archive from an older version is upgraded first
+        when its file can be written (as any open did before), else refused in one line."""
+        try:
+            return cls(path, create=False, read_only=True)
+        except OutdatedSchema as outdated:
+            if not _writable(Path(path)):
+                raise ArchiveUnavailable(
+                    f"{outdated} and is read-only here: run `unpog stats` on a writable copy "
+                    "(that upgrades the copy), or read it with the version that wrote it"
+                ) from None
+        cls(path, create=False).close()  # applies the pending migrations
+        return cls(path, create=False, read_only=True)
+
+    def _check_file(self, create: bool, *, read_only: bool = False) -> None:
         """Refuse, without writing anything, a path that is not (or cannot become) an archive."""
         path = self.path
         directory = path.parent
@@ -1113,7 +1177,7 @@ class Archive:
             raise ArchiveUnavailable(f"cannot read {path} ({error.strerror})") from None
         if header and header != SQLITE_HEADER:
             raise NotAnArchive(f"{path} is not a SQLite file: choose another archive path")
-        if not (os.access(path, os.W_OK) and os.access(directory, os.W_OK)):
+        if not read_only and not _writable(self.path):
             raise ArchiveUnavailable(
                 f"{path} or its directory is not writable: fix permissions (WAL needs both)"
             )
@@ -1122,11 +1186,7 @@ class Archive:
 
     def _check_existing_schema(self) -> None:
         """Read-only look at an existing SQLite file: ours, and not from a newer version?"""
-        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
-        try:
-            conn = sqlite3.connect(uri, uri=True)
-        except sqlite3.Error as error:
-            raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        conn = self._connect_read_only()
         try:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             applied: list[str] = []
@@ -1156,6 +1216,67 @@ class Archive:
                 f"{self.path} has schema migrations this version does not know "
                 f"({', '.join(unknown)}): upgrade unpog-crawler"
             )
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that cannot write (SQLite mode=ro).
+
+        A WAL archive read so needs its -shm file, or a folder where SQLite may create one.
+        Where the reader may not write, an archive without -wal and -shm files (no writer has
+        it open) is opened immutable instead: SQLite would fail in a read-only folder, or leave
+        -wal and -shm files as read-only as the archive, which would block its next writer.
+        """
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        wal, shm = Path(f"{self.path}-wal"), Path(f"{self.path}-shm")
+        if not _writable(self.path) and not (wal.exists() or shm.exists()):
+            return self._checked(f"{uri}&immutable=1")
+        try:
+            return self._checked(uri)
+        except sqlite3.OperationalError as error:
+            if os.access(self.path.parent, os.W_OK):
+                raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        # A read-only folder with a -wal file but no -shm: SQLite cannot read that log.
+        if wal.exists() and wal.stat().st_size:
+            raise ArchiveUnavailable(
+                f"{self.path}: its write-ahead log {wal.name} holds changes that cannot be read "
+                "in a read-only folder without a -shm file: copy the archive and its -wal to a "
+                "writable folder"
+            )
+        return self._checked(f"{uri}&immutable=1")
+
+    def _checked(self, uri: str) -> sqlite3.Connection:
+        """A connection to `uri` that has read the schema; OperationalError when SQLite cannot
+        read the file that way, ArchiveUnavailable when it is not a database at all."""
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+        except sqlite3.Error as error:
+            raise ArchiveUnavailable(f"{self.path}: cannot open ({error})") from None
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as error:
+            conn.close()
+            raise ArchiveUnavailable(
+                f"{self.path} is corrupt ({error}): restore it from a backup"
+            ) from None
+        return conn
+
+    def _open_read_only(self) -> None:
+        self.db = sqlite_utils.Database(self._connect_read_only())
+        try:
+            self.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            pending = migrations.pending(self.db)
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            raise ArchiveUnavailable(f"{self.path}: cannot read it ({error})") from None
+        if len(pending) == len(KNOWN_MIGRATIONS):
+            self.db.close()
+            raise ArchiveUnavailable(f"{self.path} is empty: check the path or run a crawl")
+        if pending:
+            self.db.close()
+            names = ", ".join(migration.name for migration in pending)
+            raise OutdatedSchema(f"{self.path} lacks this version's schema migrations ({names})")
 
     def _configure(self) -> None:
         try:
@@ -1858,7 +1979,9 @@ class Archive:
         """The article named by its archive id, or by its URL in any host, scheme or list form."""
         ref = ref.strip()
         if ref.isascii() and ref.isdigit():
-            rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [int(ref)]))
+            rows = []
+            if not beyond_sqlite_integer(ref):  # a larger number names no article
+                rows = list(self.db.query("SELECT * FROM articles WHERE id = ?", [int(ref)]))
             article = rows[0] if rows else None
         else:
             article = self._article_row(_article_ref_url(ref)) if ref else None
@@ -1934,12 +2057,16 @@ class Archive:
         `order`: 'rank' (best match first, the default for latest versions) or 'newest'
         (most recently archived first, the default over all versions: a history search,
         like `git log -S`). Words are matched as given (`raw` passes FTS5 syntax through:
-        OR, NEAR, prefix*).
+        OR, NEAR, prefix*). A query over MAX_SEARCH_CHARS characters, or raw with over
+        MAX_PREFIX_TERMS prefixes, raises BadSearch: FTS5 could not be stopped once started.
         """
         order = order or ("newest" if all_versions else "rank")
         if order not in SEARCH_ORDERS:
             choices = ", ".join(SEARCH_ORDERS)
             raise BadSearch(f"search order must be one of {choices}, not {order!r}")
+        problem = search_query_problem(query, raw=raw)
+        if problem:
+            raise BadSearch(problem)
         match = query if raw else fts_phrase_query(query)
         if not match.strip():
             raise BadSearch("the search query is empty: give at least one word")

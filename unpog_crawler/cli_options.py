@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
+from unpog_crawler.archive import SQLITE_MAX_INTEGER
+
 DEFAULT_DB = "archive/unpog.db"
+
+# An archive id or count: SQLite integers are signed 64-bit, so a larger number is a usage
+# error here, not an OverflowError when it is bound to a query.
+ARCHIVE_NUMBER = click.IntRange(min=1, max=SQLITE_MAX_INTEGER)
 
 
 def db_option(help_text: str) -> Callable[[Any], Any]:
@@ -15,3 +21,8 @@ def db_option(help_text: str) -> Callable[[Any], Any]:
     return click.option(
         "--db", "db_path", default=DEFAULT_DB, show_default=True, metavar="PATH", help=help_text
     )
+
+
+def crawl_option(help_text: str) -> Callable[[Any], Any]:
+    """`--crawl N`, one crawl's id."""
+    return click.option("--crawl", "crawl_id", type=ARCHIVE_NUMBER, metavar="N", help=help_text)

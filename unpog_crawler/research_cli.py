@@ -4,6 +4,9 @@ Each command parses its arguments, opens the archive (never creating one), calls
 of `unpog_crawler.archive` and formats the rows. Lists can be printed as JSON (`--json`).
 Exit status: 0 on success, 1 on a runtime error (missing or foreign archive, unknown article,
 version out of range), 2 on a usage error (bad date, bad option).
+
+Text from the archive is printed through `output_safety`: a page's control characters
+(terminal escape sequences) are shown, never sent to the terminal as they are.
 """
 
 from __future__ import annotations
@@ -23,8 +26,15 @@ from typing import Any
 import click
 
 from unpog_crawler import cli_options
-from unpog_crawler.archive import SEARCH_ORDERS, Archive, ArchiveError
+from unpog_crawler.archive import (
+    SEARCH_ORDERS,
+    SQLITE_MAX_INTEGER,
+    Archive,
+    ArchiveError,
+    beyond_sqlite_integer,
+)
 from unpog_crawler.items import CONTENT_FIELDS
+from unpog_crawler.output_safety import csv_cell, json_text, terminal_line, terminal_text
 
 EXPORT_FORMATS = ("csv", "json", "ndjson")
 # The fields compared field by field in a diff; body_text gets a unified diff of its own.
@@ -67,7 +77,21 @@ class Moment(click.ParamType):
         return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()
 
 
-db_option = cli_options.db_option("Archive file to read.")
+class ArticleRef(click.ParamType):
+    """An article's URL, in any form, or its archive id (a number SQLite can hold)."""
+
+    name = "ARTICLE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if text.isascii() and text.isdigit() and beyond_sqlite_integer(text):
+            shown = text if len(text) <= 30 else text[:29] + "…"
+            message = f"{shown} is not an archive id: ids go up to {SQLITE_MAX_INTEGER}"
+            self.fail(message, param, ctx)
+        return text
+
+
+db_option = cli_options.db_option("Archive file to read (opened read-only).")
 
 
 def json_option(function: Any) -> Any:
@@ -78,9 +102,9 @@ def json_option(function: Any) -> Any:
 
 @contextlib.contextmanager
 def open_archive(db_path: str) -> Iterator[Archive]:
-    """The archive at db_path; any archive error becomes one line on stderr and exit 1."""
+    """The archive at db_path, read-only; any archive error becomes one line and exit 1."""
     try:
-        archive = Archive(db_path, create=False)
+        archive = Archive.open_read_only(db_path)
     except ArchiveError as error:
         raise click.ClickException(str(error)) from None
     try:
@@ -103,8 +127,8 @@ def emit(text: str) -> None:
 
 
 def to_json(value: Any) -> str:
-    # Hangul and other non-ASCII text stay readable, not \\u-escaped.
-    return json.dumps(value, ensure_ascii=False, indent=2)
+    # Hangul and other non-ASCII text stay readable, not \\u-escaped (control characters are).
+    return json_text(value, indent=2)
 
 
 def fields_text(fields: Iterable[str]) -> str:
@@ -112,8 +136,9 @@ def fields_text(fields: Iterable[str]) -> str:
 
 
 def short(value: Any) -> str:
+    """A field value on one line, at most 200 characters before its controls are shown."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 200 else text[:199] + "…"
+    return terminal_line(text if len(text) <= 200 else text[:199] + "…")
 
 
 def body_diff(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -148,7 +173,7 @@ def diff_counts(lines: list[str]) -> tuple[int, int]:
 
 
 @click.command()
-@click.argument("article")
+@click.argument("article", type=ArticleRef())
 @db_option
 @json_option
 def history(article: str, db_path: str, as_json: bool) -> None:
@@ -166,14 +191,14 @@ def history(article: str, db_path: str, as_json: bool) -> None:
         click.echo(to_json({"article": found, "history": events}))
         return
     lines = [
-        f"Article {found['id']}: {found['url']} ({found['status']})",
-        f"  {found['title']}",
+        f"Article {found['id']}: {terminal_line(found['url'])} ({found['status']})",
+        f"  {terminal_line(found['title'])}",
     ]
     for event in events:
         detail = {
             "new": "new",
             "changed": f"changed: {fields_text(event['changed_fields'])}",
-            "removed": f"removed: {event['reason']}",
+            "removed": f"removed: {terminal_line(event['reason'])}",
             "restored": "restored"
             + (
                 f", changed: {fields_text(event['changed_fields'])}"
@@ -188,9 +213,9 @@ def history(article: str, db_path: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("article")
-@click.argument("v1", type=click.IntRange(min=1), required=False)
-@click.argument("v2", type=click.IntRange(min=1), required=False)
+@click.argument("article", type=ArticleRef())
+@click.argument("v1", type=cli_options.ARCHIVE_NUMBER, required=False)
+@click.argument("v2", type=cli_options.ARCHIVE_NUMBER, required=False)
 @db_option
 @json_option
 def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bool) -> None:
@@ -222,12 +247,12 @@ def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bo
         )
         return
     lines = [
-        f"Article {found['id']}: {found['url']}",
+        f"Article {found['id']}: {terminal_line(found['url'])}",
         f"version {old['version']} ({old['captured_at']}, crawl {old['crawl_id']}) -> "
         f"version {new['version']} ({new['captured_at']}, crawl {new['crawl_id']})",
     ]
     lines += [f"{c['field']}: {short(c['old'])} -> {short(c['new'])}" for c in others]
-    lines += body or ["body_text: unchanged"]
+    lines += [terminal_text(line) for line in body] or ["body_text: unchanged"]
     emit("\n".join(lines))
 
 
@@ -241,7 +266,7 @@ def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bo
     help="rank: best match first (default for latest versions); newest: most recently "
     "archived first (default with --all-versions).",
 )
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=cli_options.ARCHIVE_NUMBER)
 @db_option
 @json_option
 def search(
@@ -273,15 +298,16 @@ def search(
     lines = []
     for hit in hits:
         removed = " (removed)" if hit["status"] == "removed" else ""
-        lines.append(f"[{hit['article_id']}] v{hit['version']} {hit['title']}{removed}")
-        lines.append(f"    {hit['url']}  captured {hit['captured_at']}")
-        lines.append(f"    {' '.join(hit['snippet'].split())}")
+        title, url = terminal_line(hit["title"]), terminal_line(hit["url"])
+        lines.append(f"[{hit['article_id']}] v{hit['version']} {title}{removed}")
+        lines.append(f"    {url}  captured {hit['captured_at']}")
+        lines.append(f"    {terminal_line(' '.join(hit['snippet'].split()))}")
     emit("\n".join(lines))
 
 
 @click.command()
 @click.option("--since", type=Moment(), help="Only changes at or after DATE (UTC).")
-@click.option("--crawl", "crawl_id", type=int, metavar="N", help="Only changes found by crawl N.")
+@cli_options.crawl_option("Only changes found by crawl N.")
 @db_option
 @json_option
 def changes(since: str | None, crawl_id: int | None, db_path: str, as_json: bool) -> None:
@@ -309,11 +335,11 @@ def changes(since: str | None, crawl_id: int | None, db_path: str, as_json: bool
         for row in group:
             detail = {
                 "changed": f": {fields_text(row['changed_fields'])}",
-                "removed": f" ({row['reason']})",
+                "removed": f" ({terminal_line(row['reason'])})",
             }.get(kind, "")
             lines.append(
                 f"  {row['at']}  crawl {row['crawl_id']:<4} [{row['article_id']}] "
-                f"{row['title']}{detail}"
+                f"{terminal_line(row['title'])}{detail}"
             )
     emit("\n".join(lines))
 
@@ -342,7 +368,7 @@ def as_of(date: str, live: bool, db_path: str, as_json: bool) -> None:
             return
         lines = [
             f"  [{row['article_id']}] v{row['version']:<3} {row['captured_at']}  "
-            f"{row['status']:<7} {row['title']}"
+            f"{row['status']:<7} {terminal_line(row['title'])}"
             for row in rows
         ]
     if not lines:
@@ -386,7 +412,7 @@ def export_text(rows: Iterable[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
         return to_json(rows) + "\n"
     if fmt == "ndjson":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return "".join(json_text(row) + "\n" for row in rows)
     buffer = io.StringIO()
     if rows:
         writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
@@ -394,7 +420,7 @@ def export_text(rows: Iterable[dict[str, Any]], fmt: str) -> str:
         for row in rows:
             writer.writerow(
                 {
-                    k: json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v
+                    k: csv_cell(json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v)
                     for k, v in row.items()
                 }
             )
@@ -414,7 +440,7 @@ def write_output(text: str, output: str | None) -> None:
 
 @click.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=cli_options.ARCHIVE_NUMBER)
 @click.option("--title", default="UNPOG news pages: changes", show_default=True, help="Feed title.")
 @db_option
 def feed(output: str | None, limit: int, title: str, db_path: str) -> None:
@@ -466,7 +492,7 @@ def atom_feed(entries: list[dict[str, Any]], title: str, site: str) -> bytes:
 
     generator = FeedGenerator()
     generator.id(uuid.uuid5(uuid.NAMESPACE_URL, f"{site}#unpog-crawler-changes").urn)
-    generator.title(title)
+    generator.title(terminal_text(title))
     generator.author({"name": "unpog-crawler"})
     generator.link(href=site, rel="alternate")
     generator.subtitle("New, changed, removed and restored articles found by each crawl")
@@ -478,12 +504,13 @@ def atom_feed(entries: list[dict[str, Any]], title: str, site: str) -> bytes:
         item.id(
             uuid.uuid5(uuid.NAMESPACE_URL, f"{version['fetched_url']}#change-{entry['id']}").urn
         )
-        item.title(f"{entry['kind'].capitalize()}: {entry['title']}")
+        # Archive text may hold characters XML 1.0 forbids (lxml refuses them): shown escaped.
+        item.title(terminal_line(f"{entry['kind'].capitalize()}: {entry['title']}"))
         item.link(href=version["fetched_url"], rel="alternate")
         item.updated(entry["at"])
         item.category(term=entry["kind"])
-        item.summary(change_summary(entry))
-        item.content(change_content(entry), type="text")
+        item.summary(terminal_line(change_summary(entry)))
+        item.content(terminal_text(change_content(entry)), type="text")
     return generator.atom_str(pretty=True)
 
 
