@@ -23,26 +23,21 @@ import pytest
 import pytest_twisted
 from conftest import crawl
 
-from unpog_crawler import parsing
+from unpog_crawler import site as site_facts
 from unpog_crawler.items import Attachment
 from unpog_crawler.replica import gen_pages, judge, truth
 from unpog_crawler.replica.boards import POSTS, SPECS
 from unpog_crawler.replica.generated import TemplateStyle
 from unpog_crawler.replica.server import ReplicaSite, serve
 
-# Share of exact pages over all generated templates the parser must reach (the lead tunes it).
-MIN_EXACT_SHARE = 0.9
+# Share of exact pages over all generated templates the parser must reach: it reads every
+# page of seeds 0-199 and 1,000 others exactly (bench/bench_templates.py); a little room
+# for a generator that grows harder.
+MIN_EXACT_SHARE = 0.99
 TEMPLATE_SEEDS = range(200)
 CHECKED_SEEDS = range(0, 200, 4)  # properties of the generator itself: 50 templates
 CRAWL_SEEDS = (0, 1)
 SPIDERS = ("quarterly", "news", "youth", "publications")
-# Parser version 1 finds the article by class names, which generated templates do not keep;
-# the parser that reads a page by its landmarks (a new PARSER_VERSION) must pass as is.
-needs_reading_order_parser = pytest.mark.xfail(
-    parsing.PARSER_VERSION == "1",
-    reason="parser version 1 relies on the default templates' class names",
-    strict=True,
-)
 BLOCK_TAGS = {
     "p", "div", "li", "td", "th", "tr", "table", "tbody", "thead", "ul", "ol", "dl", "dt",
     "dd", "h1", "h2", "h3", "h4", "h5", "h6", "address", "blockquote", "hr", "br", "form",
@@ -94,23 +89,13 @@ def site_charset(site: ReplicaSite) -> str:
 # ---- the truth and the generator ----------------------------------------------------------
 
 
-def without_download_lines(body: str) -> str:
-    return "\n\n".join(p for p in body.split("\n\n") if not p.endswith(".pdf"))
-
-
-def test_the_truth_agrees_with_todays_parser_on_todays_templates():
-    """Where today's parser is right (the default templates), the truth says the same.
-
-    One known departure: today's parser keeps a line made only of a download link as body
-    text (sn=53); the truth leaves it out, as the brief's rules say."""
+def test_the_truth_agrees_with_the_parser_on_the_default_templates():
+    """On the templates the replica serves by default, the truth and the parser agree."""
     site = ReplicaSite()
     checked = 0
     for page in truth.pages(site):
         record, verdict = judge.judge_page(site, page)
         assert verdict.outcome != "not_parsed", (page.target, verdict.reason)
-        if "body_text" in verdict.diffs and page.target.endswith("sn=53"):
-            got, want = verdict.diffs.pop("body_text")
-            assert without_download_lines(got) == want
         assert verdict.diffs == {}, page.target
         checked += 1
     assert checked == len(site.articles()) + len(site.issue_pages) + len(POSTS)
@@ -241,7 +226,6 @@ def test_the_command_line_serves_a_generated_template():
 # ---- the parser against the generated templates -------------------------------------------
 
 
-@needs_reading_order_parser
 def test_the_parser_reads_generated_templates_or_a_crawl_says_it_cannot():
     verdicts = [judge.judge_template(seed) for seed in TEMPLATE_SEEDS]
     failing = [v for v in verdicts if v.fails]
@@ -255,6 +239,31 @@ def test_the_parser_reads_generated_templates_or_a_crawl_says_it_cannot():
     assert exact / len(pages) >= MIN_EXACT_SHARE, (
         f"only {exact} of {len(pages)} pages exact; not parsed, e.g. {rejected}"
     )
+
+
+NEVER = re.compile(r"(?!x)x")
+SABOTAGED_SEEDS = range(0, 120, 3)
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"INFO_LABEL_RE": NEVER},  # info rows leak into the bodies
+        {"SHARE_LINE_RE": NEVER},  # no page shows the landmark that ends its article
+        {"FURNITURE_IMAGE_TEXT_RE": NEVER, "FURNITURE_IMAGE_MAX_PX": 0},  # icons are images
+    ],
+    ids=["info rows", "share line", "furniture images"],
+)
+def test_a_parser_that_misreads_furniture_is_caught_by_the_rules(facts, monkeypatch):
+    """The rules over what articles say are the safety net for a template the site facts do
+    not describe: with a site fact broken on purpose, pages go wrong, and every template with
+    a wrong page would end its crawl degraded."""
+    for name, value in facts.items():
+        monkeypatch.setattr(site_facts, name, value)
+    verdicts = [judge.judge_template(seed) for seed in SABOTAGED_SEEDS]
+    assert sum(bool(v.wrong) for v in verdicts) >= 10  # the sabotage did bite
+    failing = [v for v in verdicts if v.fails]
+    assert not failing, "\n".join(judge.describe(v) for v in failing[:3])
 
 
 def current_versions(db_path: Path) -> dict[str, dict]:

@@ -193,16 +193,17 @@ def _issue(kind: str, url: str, body_text: str) -> str | None:
     return None
 
 
-def _dated_title(title: str, heading: str) -> tuple[str, str] | None:
-    """(title, ISO date) from '<title> May 30, 2017': the title, else the heading as printed.
-
-    The share line may print the bare title while the heading carries the date."""
+def _dated_title(title: str, headings: list[str]) -> tuple[str, str] | None:
+    """(title, ISO date) from '<title> May 30, 2017': the title, else a line naming the
+    heading (the share line may print the bare title while the heading carries the date,
+    and a breadcrumb may name the title before the dated heading)."""
     split = split_title_date(title)
     if split:
         return split
-    split = split_title_date(heading) if heading else None
-    if split and split[0].casefold() == title.casefold():
-        return title, split[1]
+    for heading in headings:
+        split = split_title_date(heading)
+        if split and split[0].casefold() == title.casefold():
+            return title, split[1]
     return None
 
 
@@ -270,9 +271,9 @@ def _article_from_tree(
     if doc is None:
         return NotAnArticle(canonical, url, "not an HTML page (unparseable)", gone=False)
     board = site.board_for_url(canonical)
-    issue_page = bool(site.ISSUE_PAGE_RE.search(urlsplit(canonical).path))
+    issue = issue_from_issue_page(urlsplit(canonical).path)
     try:
-        parts = segment(page_lines(doc), board.section, board.dated_titles, issue_page)
+        parts = segment(page_lines(doc), board.section, board.dated_titles, issue)
     except NoArticle as error:
         return _no_article(doc, text, url, str(error))
     body_text = "\n\n".join(line.text for line in parts.body if line.text)
@@ -287,7 +288,8 @@ def _record(
     parts: Segments, body_text: str, board: site.Board, body: bytes, url: str, encoding: str
 ) -> ArticleRecord:
     title, published = parts.title, None
-    dated = _dated_title(title, parts.heading) if board.dated_titles else None
+    headings = [parts.heading, *(line.text for line in parts.head)]
+    dated = _dated_title(title, headings) if board.dated_titles else None
     if dated:
         title, published = dated
     kind = _kind(url, title)

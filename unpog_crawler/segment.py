@@ -151,6 +151,19 @@ def _first_heading_like(lines: list[Line], section: str, end: int) -> int | None
     return None
 
 
+def _issue_heading(lines: list[Line], section: str, issue: str, end: int) -> int | None:
+    """The first line after the section heading that names the issue ('… - 2022 Winter')."""
+    words = norm(issue).split()
+    section_at = _section_heading_index(lines, section, end)
+    for index in range((section_at or -1) + 1, end):
+        line = lines[index]
+        text = norm(line.text)
+        short = 0 < len(text.split()) <= 15 and not _is_link_only(line)
+        if short and all(re.search(rf"\b{re.escape(word)}\b", text) for word in words):
+            return index
+    return None
+
+
 def _fallback_end(lines: list[Line], start: int) -> int:
     """Without a share line: the first footer, share or social line after the heading."""
     for index in range(start + 1, len(lines)):
@@ -173,8 +186,11 @@ class _Frame:
     missing: tuple[str, ...]
 
 
-def _find_frame(lines: list[Line], section: str, dated: bool, issue_page: bool) -> _Frame:
-    """Where the article starts and ends, and its title (raises NoArticle)."""
+def _find_frame(lines: list[Line], section: str, dated: bool, issue: str | None) -> _Frame:
+    """Where the article starts and ends, and its title (raises NoArticle).
+
+    `issue` is the issue a whole-issue page's URL names ('2022 Winter'): its heading names
+    it too, and such pages have no share box."""
     shares = [(i, t) for i, line in enumerate(lines) if (t := _share_title(line))]
     for index, title in shares:
         start = _heading_index(lines, title, dated, section, index)
@@ -185,7 +201,10 @@ def _find_frame(lines: list[Line], section: str, dated: bool, issue_page: bool) 
             return _Frame(
                 title, start, index, ["start: the heading the share line names", note], ()
             )
-    fallback = _first_heading_like(lines, section, shares[0][0] if shares else len(lines))
+    before = shares[0][0] if shares else len(lines)
+    fallback = _issue_heading(lines, section, issue, before) if issue else None
+    if fallback is None:
+        fallback = _first_heading_like(lines, section, before)
     if shares and fallback is not None:
         index, title = shares[0]
         notes = ["start: first heading after the section heading (share line names none)"]
@@ -195,7 +214,7 @@ def _find_frame(lines: list[Line], section: str, dated: bool, issue_page: bool) 
             "no article found: no share line naming a heading, and no heading after the "
             f"section heading {site.section_heading(section)!r}"
         )
-    missing = () if issue_page else ("share line",)
+    missing = () if issue else ("share line",)
     end = _fallback_end(lines, fallback)
     notes = ["start: first heading after the section heading", "end: no share line (footer)"]
     return _Frame(lines[fallback].text, fallback, end, notes, missing)
@@ -327,7 +346,7 @@ def _take_head(region: list[Line], title: str, dated: bool, section: str) -> _He
             head.furniture.append(line)
         elif _names_heading(text, title, dated) or (dated and _same_dated(text, title)):
             head.kept.append(line)
-        elif _is_date_line(head, index, text):
+        elif _is_date_line(head, text):
             head.event = parse_date_line(text)
             head.kept.append(line)
         elif (shape := info_row(text)) or (expects_value and _is_value_line(text)):
@@ -344,9 +363,12 @@ def _take_head(region: list[Line], title: str, dated: bool, section: str) -> _He
     return head
 
 
-def _is_date_line(head: _Head, index: int, text: str) -> bool:
-    """The event's date/place line: the first one, within the first lines."""
-    return head.event is None and index < site.HEAD_LINES_MAX and bool(parse_date_line(text))
+def _is_date_line(head: _Head, text: str) -> bool:
+    """The event's date/place line: the first one, within the article's first lines
+    (furniture between them does not count)."""
+    return (
+        head.event is None and len(head.kept) < site.HEAD_LINES_MAX and bool(parse_date_line(text))
+    )
 
 
 def _same_dated(text: str, title: str) -> bool:
@@ -360,13 +382,23 @@ def _is_value_line(text: str) -> bool:
 
 
 def _edge_furniture_at_end(lines: list[Line]) -> int:
-    """How many lines at the end of `lines` are furniture (or file lines)."""
-    count = 0
+    """How many lines at the end of `lines` are furniture (or file lines). A short heading
+    above a box of links ('News & Events' over a menu, 'Latest News') goes with it."""
+    count = links_below = 0
     for line in reversed(lines):
-        if not _is_edge_furniture(line):
+        if _is_edge_furniture(line):
+            links_below = links_below + 1 if _is_link_only(line) else 0
+        elif links_below >= 2 and _is_box_title(line):
+            links_below = 0
+        else:
             break
         count += 1
     return count
+
+
+def _is_box_title(line: Line) -> bool:
+    """The title of a box of links: a short heading."""
+    return line.heading and 0 < len(line.text.split()) <= 5
 
 
 def _is_edge_furniture(line: Line) -> bool:
@@ -455,16 +487,18 @@ def _is_label_only(line: Line) -> bool:
 # --- The whole page -----------------------------------------------------------------------
 
 
-def segment(lines: list[Line], section: str, dated: bool, issue_page: bool) -> Segments:
-    """The article in `lines` by reading order (raises NoArticle when there is none)."""
-    frame = _find_frame(lines, section, dated, issue_page)
+def segment(lines: list[Line], section: str, dated: bool, issue: str | None = None) -> Segments:
+    """The article in `lines` by reading order (raises NoArticle when there is none).
+
+    `issue`: on a whole-issue page, the issue its URL names ('2022 Winter')."""
+    frame = _find_frame(lines, section, dated, issue)
     region = lines[frame.start + 1 : frame.end]
     head = _take_head(region, frame.title, dated, section)
     rest = region[head.size :]
     edge = _edge_furniture_at_end(rest)
     trailing = rest[len(rest) - edge :] if edge else []
     rest = rest[: len(rest) - edge]
-    end, footnote_lines, author_lines = _take_tail(rest, signatures=not issue_page)
+    end, footnote_lines, author_lines = _take_tail(rest, signatures=not issue)
     body, middle_furniture = _middle(rest[:end])
     trailer = [line for line in rest[end:] if _is_trailer(line, footnote_lines, author_lines)]
     tail_furniture = [line for line in rest[end:] if line not in trailer]

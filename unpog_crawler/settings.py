@@ -64,7 +64,7 @@ UNPOG_HEALTH_MAX_ERRORS = 10  # pages that could not be fetched
 UNPOG_HEALTH_MAX_REMOVED_SHARE = 0.5  # of live articles, removed by one crawl
 # What the articles read say about the parser, whatever the markup (issue 14): shares of a
 # board's bodies (or articles) above which the crawl is degraded.
-UNPOG_HEALTH_MAX_BOILERPLATE_SHARE = 0.5  # one short line (numbers masked) in many bodies
+UNPOG_HEALTH_MAX_BOILERPLATE_SHARE = 0.25  # one short line (numbers masked) in many bodies
 UNPOG_HEALTH_MAX_FOREIGN_TITLE_SHARE = 0.2  # bodies holding another article's title as a line
 UNPOG_HEALTH_MAX_LANDMARKS_MISSING_SHARE = 0.0  # articles without their share line or heading
 UNPOG_HEALTH_MAX_REPEATED_IMAGE_SHARE = 0.5  # one image on many pages of a board

@@ -88,10 +88,11 @@ NAME_LABEL_RE = re.compile(r"^(?:writer|author|posted\s+by|name|작성자|글쓴
 # only of these, separators, dates, numbers and links is furniture at the body's edges.
 FURNITURE_WORDS_RE = re.compile(
     r"(?<![\w])(?:prev(?:ious)?(?:\s+(?:post|article))?|next(?:\s+(?:post|article))?|list|print"
-    r"|back|top|close|share|scrap|reply|edit|modify|delete|font\s*size|go\s+to\s+list"
-    r"|attachments?|attached\s+files?|files?|downloads?|related\s+(?:posts?|articles?)"
-    r"|목록|인쇄|이전글?|다음글?|글자\s*크기|첨부\s*파일|첨부|다운로드|수정|삭제|답변|닫기|공유"
-    r"|[ap][+-])(?![\w])",
+    r"|back|top|close|share|scrap|reply|edit|modify|delete|font\s*size|go\s+to\s+list|e-?mail"
+    r"|send|recommend|attachments?|attached\s+files?|files?|downloads?"
+    r"|(?:related|latest|recent)\s+(?:posts?|articles?|news)"
+    r"|목록|인쇄|이전글?|다음글?|글자\s*크기|크게|작게|첨부\s*파일|첨부|다운로드|수정|삭제|답변|닫기"
+    r"|공유|스크랩|추천|메일|이메일|(?:관련|최근)\s*게시물|(?:관련|최근)\s*글|[ap][+-])(?![\w])",
     re.I,
 )
 # What a prev/next box says where a neighbour is missing.
@@ -106,7 +107,8 @@ BREADCRUMB_RE = re.compile(r"^(?:home|홈)\s*(?:>|›|»|/|&gt;)", re.I)
 # (copyright, phone numbers, the office's address in Songdo's G-Tower).
 FOOTER_RE = re.compile(
     r"\bCopyright\s*(?:©|\(c\)|&copy;)|\bAll Rights Reserved\b|\bFax\s*:|\bTel\s*[:.]"
-    r"|\bG-Tower\b|\bArt\s*center-daero\b",
+    r"|\bG-Tower\b|\bArt\s*center-daero\b"
+    r"|^United Nations Project Office on Governance(?:\s*\(UNPOG\))?$",
     re.I,
 )
 # An info row's date or time value, and a number: what board software prints in them.
@@ -123,8 +125,8 @@ FURNITURE_IMAGE_TEXT_RE = re.compile(
 )
 # Images this small (width or height, in pixels) are icons or spacers, never article images.
 FURNITURE_IMAGE_MAX_PX = 24
-# How many lines after the heading may hold the date/place line and the repeated heading.
-HEAD_LINES_MAX = 8
+# How many article lines (the heading repeated) may come before the date/place line.
+HEAD_LINES_MAX = 3
 
 
 def section_heading(section: str) -> str:
