@@ -675,9 +675,9 @@ class _LinkCollector:
     def add(self, el: lxml.html.HtmlElement) -> None:
         href = (el.get("href") or "").strip()
         onclick = el.get("onclick")
-        scripts = [onclick] if onclick else []
+        scripts = [onclick[: site.JS_SCAN_CHARS]] if onclick else []
         if href[:11].lower() == "javascript:":
-            scripts, href = [*scripts, href], ""
+            scripts, href = [*scripts, href[: site.JS_SCAN_CHARS]], ""
         # Without a recognised paging block, list links anywhere count (noted, not lost).
         in_paging = not self.paging or el in self.paging
         hrefs = [href] if href and not href.startswith("#") else []
@@ -686,6 +686,8 @@ class _LinkCollector:
             self._keep(view, None, page if in_paging else None)
             hrefs += site.JS_URL_RE.findall(script)
         for link in hrefs:
+            if len(link) > site.MAX_LINK_CHARS:
+                continue
             view, issue, page = _plain_link(link, self.url, self.board, self.url_without_query)
             self._keep(view, issue, page if in_paging else None)
 

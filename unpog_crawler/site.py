@@ -161,6 +161,10 @@ MIN_BODY_WORDS = 5
 
 # Blocks that hold the list's page links, most specific first.
 PAGING_SELECTORS = (".paging", ".pagination", ".page_num", "#paging")
+# The script patterns below are searched in every javascript: href and onclick of every page,
+# so each must take time linear in its input (a server chooses that input): each can start
+# only at the start of a word or run, and backtracks at most over that word or run
+# (bench/bench_link_regexes.py prints their cost at growing sizes).
 # javascript: links and onclick handlers carrying an article id: goView('72'), fnView(72).
 JS_VIEW_RE = re.compile(
     r"\b(?:go|fn|js)?_?(?:view|read|detail)\w*\s*\(\s*['\"]?(?P<id>\d+)['\"]?", re.I
@@ -168,7 +172,15 @@ JS_VIEW_RE = re.compile(
 # javascript: paging: goPage(2), fnPage('3').
 JS_PAGE_RE = re.compile(r"\b(?:go|fn|js)?_?page\w*\s*\(\s*['\"]?(?P<page>\d+)['\"]?", re.I)
 # URLs spelled out inside scripts: location.href='sub4_3_view.asp?sn=5', window.open(...).
-JS_URL_RE = re.compile(r"""[\w./:-]+\.asp(?:\?[^'"\s)]*)?""", re.I)
+# Only from the start of a run of URL characters: tried from every position of a long run
+# without ".asp", the pattern was quadratic (8.5 s on 40,000 characters, issue 18).
+JS_URL_RE = re.compile(r"""(?<![\w./:-])[\w./:-]+\.asp(?:\?[^'"\s)]*)?""", re.I)
+# Characters of one handler that are searched: a real one is a function call (goView(72),
+# location.href='...'); a longer one is not read past this, whatever it holds.
+JS_SCAN_CHARS = 4096
+# Longer links are not the site's (its URLs are a path and an id or two); they are not
+# followed, and never reach the URL caches, which would keep up to 8192 of them.
+MAX_LINK_CHARS = 2048
 # On the Quarterly a javascript view id is a Quarterly sn.
 JS_VIEW_PATH = QUARTERLY_VIEW_PATH
 JS_LIST_PATH = QUARTERLY_LIST_PATH

@@ -1,0 +1,78 @@
+"""A hostile server: it cannot hang a crawl, exhaust its memory or widen it (issue 18).
+
+Each attack is served by the replica over real HTTP to a real crawl; crawls that could run
+away before the fix are `unpog crawl` subprocesses, bounded by a subprocess timeout or an
+address-space limit rather than by a timed assertion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from unpog_crawler.replica.server import ReplicaServer
+
+REPO = Path(__file__).resolve().parent.parent
+UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
+FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-L", "WARNING"]
+# Far more than a healthy crawl of the replica needs (a few seconds), far less than the
+# attacks took before their fixes (minutes to hours).
+CRAWL_TIMEOUT = 120
+
+
+def unpog_crawl(
+    replica: ReplicaServer, db_path: Path, *args: str, memory_limit: int | None = None
+) -> subprocess.CompletedProcess:
+    """`unpog crawl` of the replica's Quarterly, optionally under an address-space limit."""
+
+    def limit_memory() -> None:
+        if memory_limit:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
+    command = [*UNPOG, "crawl", "--spider", "quarterly", "--base-url", replica.base_url]
+    return subprocess.run(
+        [*command, "--db", str(db_path), *FAST, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=CRAWL_TIMEOUT,
+        preexec_fn=limit_memory,
+    )
+
+
+def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
+    connection = sqlite3.connect(db_path)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def add_article(replica: ReplicaServer, sn: int, raw_html: str) -> None:
+    template = replica.site.article(80)
+    replica.site.add(dataclasses.replace(template, sn=sn, raw_html=raw_html))
+
+
+# --- Item 4: link patterns on huge attributes ---------------------------------------------
+
+
+@pytest.mark.parametrize("filler", ["a", "x.as", "view"])
+def test_a_page_with_a_huge_onclick_is_read_and_the_crawl_ends(replica, db_path, filler):
+    # 600 KB of one handler: the URL pattern used to retry from each of its characters
+    # (a core busy for 15 minutes, deaf to SIGTERM). Parsed inline, as a polite crawl does.
+    huge = filler * (600_000 // len(filler))
+    add_article(replica, 95, f"<p onclick=\"goView('83');{huge}\">Read the report</p>")
+
+    result = unpog_crawl(replica, db_path, "-s", "UNPOG_PARSE_WORKERS=0")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert query(db_path, "select status, errors, parse_failures from crawls") == [
+        ("finished", 0, 0)
+    ]
+    assert query(db_path, "select count(*) from articles where source_id = '95'") == [(1,)]
