@@ -76,3 +76,47 @@ def test_a_page_with_a_huge_onclick_is_read_and_the_crawl_ends(replica, db_path,
         ("finished", 0, 0)
     ]
     assert query(db_path, "select count(*) from articles where source_id = '95'") == [(1,)]
+
+
+# --- Item 5: absurd ids and the sweep -------------------------------------------------------
+
+ABSURD = "99999999999"
+HUGE_ID = "9" * 1500  # a number, but no id (links over 2,048 characters are ignored)
+ODD_DIGIT = "\u00b2"  # '²': a digit to str.isdigit(), not to int()
+
+
+def test_absurd_ids_are_reported_not_swept_towards(replica, db_path):
+    # One link to sn=99999999999 made the sweep build a set of every id below it (24 GB).
+    links = "".join(
+        f'<p><a href="sub4_3_view.asp?sn={item_id}">post {n}</a></p>'
+        for n, item_id in enumerate((ABSURD, HUGE_ID, ODD_DIGIT))
+    )
+    add_article(replica, 95, links)
+
+    result = unpog_crawl(
+        replica,
+        db_path,
+        "--sweep",
+        *("-s", "UNPOG_SWEEP_MAX_MISSES=2", "-s", "UNPOG_SWEEP_MAX_REQUESTS=100"),
+        memory_limit=3 * 1024**3,
+    )
+
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert result.returncode == 1, output  # refused links are errors: someone should look
+    assert query(db_path, "select status, removed from crawls") == [("finished", 0)]
+    # The page that carries them is archived like any other.
+    assert query(db_path, "select count(*) from articles where source_id = '95'") == [(1,)]
+    problems = query(db_path, "select url, kind, reason from crawl_problems order by id")
+    refused = {url: reason for url, kind, reason in problems if "not requested" in reason}
+    assert set(refused) == {
+        f"/page/sub4_3_view.asp?sn={ABSURD}",
+        f"/page/sub4_3_view.asp?sn={HUGE_ID}",
+    }
+    assert all(kind == "error" for _, kind, reason in problems if "not requested" in reason)
+    # Nothing near them was asked for: the sweep stayed below the real posts' ids.
+    asked = [t.split("sn=", 1)[1] for _, t, _ in replica.site.requests if "view.asp?sn=" in t]
+    assert max(int(i) for i in asked if i.isdigit()) < 200, asked
+    assert {"84", "85"} <= set(asked)  # the sweep ran above the highest real post, as before
+    # A digit that is no number is asked for as text, and answered "no such post".
+    assert "%C2%B2" in asked

@@ -611,7 +611,7 @@ def _js_links(script: str, board: site.Board) -> tuple[str | None, str | None]:
     page = site.JS_PAGE_RE.search(script)
     return (
         board.view_url(view["id"]) if view else None,
-        board.list_url(int(page["page"])) if page else None,
+        board.list_url(page["page"]) if page else None,  # digits as given: no int() limit
     )
 
 

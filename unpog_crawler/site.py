@@ -181,6 +181,9 @@ JS_SCAN_CHARS = 4096
 # Longer links are not the site's (its URLs are a path and an id or two); they are not
 # followed, and never reach the URL caches, which would keep up to 8192 of them.
 MAX_LINK_CHARS = 2048
+# The highest id a post can have: ASP boards keep ids in a Long (SQL Server int). A link to a
+# larger one is garbage or hostile: it is reported, never requested or swept towards.
+MAX_POST_ID = 2**31 - 1
 # On the Quarterly a javascript view id is a Quarterly sn.
 JS_VIEW_PATH = QUARTERLY_VIEW_PATH
 JS_LIST_PATH = QUARTERLY_LIST_PATH
@@ -196,6 +199,14 @@ def _split(url: str, base: str | None = None):
     return urlsplit(url)
 
 
+def _plain_number(value: str) -> str:
+    """'072' -> '72'; anything but ASCII digits as is. Not int(): it refuses '²' (a digit
+    to str.isdigit) and numbers of over 4,300 digits, which a hostile link may carry."""
+    if value.isascii() and value.isdigit():
+        return value.lstrip("0") or "0"
+    return value
+
+
 def _identity_query(params: list[tuple[str, str]], names: tuple[str, ...]) -> str:
     """Keep only the identity params (first value wins), in canonical spelling and order."""
     by_name: dict[str, str] = {}
@@ -206,8 +217,8 @@ def _identity_query(params: list[tuple[str, str]], names: tuple[str, ...]) -> st
         value = by_name.get(name.lower()) or IDENTITY_DEFAULTS.get(name.lower())
         if value is None:
             continue
-        if name.lower() in NUMERIC_PARAMS and value.isdigit():
-            value = str(int(value))
+        if name.lower() in NUMERIC_PARAMS:
+            value = _plain_number(value)
         kept.append((name, value))
     return urlencode(kept)
 
@@ -253,8 +264,7 @@ def view_id(url: str) -> str | None:
     params = {k.lower(): v for k, v in parse_qsl(parts.query) if v.strip()}
     for name in VIEW_ID_PARAMS:
         if name in params:
-            value = params[name].strip()
-            return str(int(value)) if value.isdigit() else value
+            return _plain_number(params[name].strip())
     return None
 
 
@@ -299,7 +309,7 @@ class Board:
         query = {"BoardID": self.board_id, **params} if self.board_id else params
         return canonical_url(f"{path}?{urlencode(query)}")
 
-    def list_url(self, page: int = 1) -> str:
+    def list_url(self, page: int | str = 1) -> str:
         """Canonical URL of list page `page`."""
         return self._with_board(self.list_path, {"page": page})
 
