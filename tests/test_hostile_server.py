@@ -15,8 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import pytest_twisted
+from conftest import crawl
 
-from unpog_crawler.replica.server import ReplicaServer
+from unpog_crawler.replica.faults import Fault
+from unpog_crawler.replica.server import ReplicaServer, serve
 
 REPO = Path(__file__).resolve().parent.parent
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
@@ -24,6 +27,7 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-L", "WAR
 # Far more than a healthy crawl of the replica needs (a few seconds), far less than the
 # attacks took before their fixes (minutes to hours).
 CRAWL_TIMEOUT = 120
+VIEW_72 = "/page/sub4_3_view.asp?sn=72"
 
 
 def unpog_crawl(
@@ -120,3 +124,79 @@ def test_absurd_ids_are_reported_not_swept_towards(replica, db_path):
     assert {"84", "85"} <= set(asked)  # the sweep ran above the highest real post, as before
     # A digit that is no number is asked for as text, and answered "no such post".
     assert "%C2%B2" in asked
+
+
+# --- Item 6: response headers ---------------------------------------------------------------
+
+HEADER_FLOOD = 64 * 1024**2  # what the server sends at most, unless the crawl hangs up
+
+
+@pytest.mark.parametrize(
+    ("line", "limit"),
+    [(40, "more than 100 lines"), (4000, "more than 65,536 bytes")],
+    ids=["many_short_lines", "long_lines"],
+)
+def test_endless_response_headers_are_a_fetch_error(replica, db_path, line, limit):
+    # A server that sent header lines forever took the crawl to 16.5 GB.
+    replica.site.inject(VIEW_72, Fault("endless_headers", size=HEADER_FLOOD, line=line))
+
+    result = unpog_crawl(replica, db_path, "-s", "RETRY_TIMES=1", memory_limit=3 * 1024**3)
+
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    assert result.returncode == 1, output  # an error: someone should look
+    assert query(db_path, "select status, complete, errors, removed from crawls") == [
+        ("finished", 1, 1, 0)
+    ]
+    ((url, kind, reason),) = query(db_path, "select url, kind, reason from crawl_problems")
+    assert (url, kind) == (VIEW_72, "error")
+    assert f"response headers: {limit}" in reason, reason
+    # The crawl hung up long before the flood ended (socket buffers hold a few MB at most).
+    sent = replica.site.header_bytes_sent
+    assert len(sent) == 2 and max(sent) < HEADER_FLOOD / 4, sent
+
+
+# --- Item 9: redirects and files stay on the base URL's scheme, host and port ---------------
+
+
+@pytest.fixture
+def other_port():
+    """The same host on another port: another server, which must never be asked anything."""
+    with serve() as server:
+        yield server
+
+
+@pytest.mark.parametrize("target", ["other_port", "other_scheme"])
+@pytest_twisted.ensureDeferred
+async def test_a_redirect_off_the_base_urls_origin_is_not_followed(
+    replica, db_path, other_port, target
+):
+    port = other_port.server_address[1]
+    location = {
+        "other_port": f"{other_port.base_url}{VIEW_72}",
+        "other_scheme": f"https://127.0.0.1:{port}{VIEW_72}",
+    }[target]
+    replica.site.inject(VIEW_72, Fault("redirect", location=location))
+
+    row = await crawl(replica.base_url, db_path)
+
+    assert other_port.site.requests.count() == 0
+    assert (row["status"], row["errors"], row["removed"]) == ("finished", 1, 0)
+    ((url, kind, reason),) = query(db_path, "select url, kind, reason from crawl_problems")
+    assert (url, kind) == (VIEW_72, "error")
+    assert reason == f"redirected off the site to {location} (not followed)"
+    assert query(db_path, "select count(*) from articles where source_id = '72'") == [(0,)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_file_on_a_site_host_is_fetched_from_the_base_url_only(replica, db_path):
+    # Linked on www.unpog.org's port 1: fetched as the same path on the crawl's own server.
+    linked = "http://www.unpog.org:1/common/download.asp?path=board&file=elsewhere.pdf"
+    add_article(replica, 95, f'<p><a href="{linked}">elsewhere.pdf</a></p>')
+
+    row = await crawl(replica.base_url, db_path)
+
+    assert (row["status"], row["errors"]) == ("finished", 0)
+    assert replica.site.requests.count("file=elsewhere.pdf") == 1
+    stored = "select role, sha256 is not null from files where url like '%file=elsewhere.pdf%'"
+    assert query(db_path, stored) == [("attachment", 1)]

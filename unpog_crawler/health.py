@@ -208,6 +208,8 @@ SETTING_SPECS: dict[str, _Spec] = {
     "CONCURRENT_ITEMS": _Spec("int", 1),
     "DOWNLOAD_MAXSIZE": _Spec("int", 0),
     "REDIRECT_MAX_TIMES": _Spec("int", 0),
+    "UNPOG_MAX_RESPONSE_HEADERS": _Spec("int", 1),
+    "UNPOG_MAX_RESPONSE_HEADER_BYTES": _Spec("int", 1024),
     "ROBOTSTXT_OBEY": _Spec("bool"),
     "AUTOTHROTTLE_ENABLED": _Spec("bool"),
 }

@@ -86,7 +86,16 @@ UNPOG_RETRY_AFTER_MAX = 120.0
 # Article pages are small; anything far larger is not an article page.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
-# Redirects are followed, but only within the site (OffsiteMiddleware checks allowed_domains).
+# Response header sections larger than these fail the request (middlewares.py): Twisted
+# keeps every header line, and DOWNLOAD_MAXSIZE caps only the body.
+UNPOG_MAX_RESPONSE_HEADERS = 100  # header lines (Apache's LimitRequestFields)
+UNPOG_MAX_RESPONSE_HEADER_BYTES = 64 * 1024
+DOWNLOAD_HANDLERS = {
+    "http": "unpog_crawler.middlewares.BoundedHTTPDownloadHandler",
+    "https": "unpog_crawler.middlewares.BoundedHTTPDownloadHandler",
+}
+# Redirects are followed, but only on UNPOG_BASE_URL's scheme, host and port
+# (middlewares.SameOriginMiddleware; Scrapy's OffsiteMiddleware compares host names only).
 REDIRECT_MAX_TIMES = 5
 HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False
@@ -113,6 +122,8 @@ ITEM_PIPELINES = {
 # table. 950 puts the middleware next to the downloader: it sees requests as sent (with
 # Accept-Encoding) and bodies as received, before HttpCompressionMiddleware (590) decodes them.
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "unpog_crawler.middlewares.SameOriginMiddleware": 50,
     "unpog_crawler.warc.WarcCaptureMiddleware": 950,
     # Scrapy's retries, but waiting as long as a server's Retry-After asks (unpog_crawler.retry).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
