@@ -200,3 +200,66 @@ async def test_a_file_on_a_site_host_is_fetched_from_the_base_url_only(replica, 
     assert replica.site.requests.count("file=elsewhere.pdf") == 1
     stored = "select role, sha256 is not null from files where url like '%file=elsewhere.pdf%'"
     assert query(db_path, stored) == [("attachment", 1)]
+
+
+# --- Item 10: a robots.txt that cannot be read ----------------------------------------------
+
+ROBOTS = "/robots.txt"
+LIST_1 = "/page/sub4_3_list.asp?page=1"
+FEW_RETRIES = {"RETRY_TIMES": 1, "DOWNLOAD_TIMEOUT": 5}
+
+
+def archive_state(db_path: Path) -> list[tuple]:
+    return query(db_path, "select url, status, current_version from articles order by url")
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        (Fault("status", status=503), "robots.txt answered HTTP 503"),
+        (Fault("reset"), "robots.txt could not be read"),
+    ],
+    ids=["http_503", "connection_reset"],
+)
+@pytest_twisted.ensureDeferred
+async def test_an_unreachable_robots_txt_means_crawl_nothing_now(replica, db_path, fault, reason):
+    await crawl(replica.base_url, db_path, **FEW_RETRIES)
+    before = archive_state(db_path)
+    replica.site.requests.clear()
+    replica.site.inject(ROBOTS, fault)
+
+    row = await crawl(replica.base_url, db_path, **FEW_RETRIES)
+
+    # RFC 9309: a robots.txt that answers 5xx or not at all disallows everything, for now.
+    assert {target for _, target, _ in replica.site.requests} == {ROBOTS}
+    assert (row["status"], row["complete"], row["removed"]) == ("failed", 0, 0)
+    assert archive_state(db_path) == before
+    problems = dict(query(db_path, "select url, reason from crawl_problems where crawl_id = 2"))
+    assert reason in problems[ROBOTS], problems
+    assert problems[LIST_1].startswith(f"not fetched: {reason}"), problems
+    assert "nothing is crawled until it can (RFC 9309)" in problems[LIST_1]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_robots_txt_answering_404_sets_no_rules(replica, db_path):
+    replica.site.inject(ROBOTS, Fault("status", status=404))
+
+    row = await crawl(replica.base_url, db_path, **FEW_RETRIES)
+
+    assert (row["status"], row["complete"], row["errors"]) == ("finished", 1, 0)
+    assert row["articles_seen"] == len(replica.site.articles()) + len(replica.site.issue_pages)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_huge_robots_txt_is_read_up_to_the_limit_and_says_so(replica, db_path):
+    replica.site.disallow(VIEW_72)  # a rule near the top: still obeyed
+    replica.site.inject(ROBOTS, Fault("oversize", size=3 * 1024**2))
+
+    row = await crawl(replica.base_url, db_path, **FEW_RETRIES)
+
+    assert replica.site.requests.count("sn=72") == 0
+    assert (row["status"], row["complete"], row["removed"]) == ("finished", 1, 0)
+    problems = dict(query(db_path, "select url, reason from crawl_problems"))
+    assert set(problems) == {ROBOTS, VIEW_72}, problems
+    assert "robots.txt is larger than UNPOG_ROBOTS_MAX_SIZE" in problems[ROBOTS]
+    assert "robots.txt" in problems[VIEW_72]  # refused by its rule

@@ -102,6 +102,9 @@ class BoardSpider(scrapy.Spider):
         spider.answered: set[str] = set()
         spider.last_hop: dict[str, str] = {}  # canonical URL -> last URL a redirect led to
         spider.refused: set[str] = set()  # links to ids no post can have (reported once)
+        # Problems of the crawl that are no page's answer (robots.txt partly read): URL ->
+        # reason, recorded as errors when the crawl ends (components write them here).
+        spider.noted: dict[str, str] = {}
         spider.sweeper = None
         crawler.signals.connect(spider.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
@@ -120,7 +123,8 @@ class BoardSpider(scrapy.Spider):
             return spider
         spider.base_url = crawler.settings.get("UNPOG_BASE_URL").rstrip("/")
         spider.max_list_pages = crawler.settings.getint("UNPOG_MAX_LIST_PAGES")
-        # Requests never leave the host we were pointed at (OffsiteMiddleware enforces it).
+        # Requests never leave the base URL's scheme, host and port: SameOriginMiddleware
+        # enforces it (this names the host for unanswered redirects).
         spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
         return spider
 
@@ -166,10 +170,12 @@ class BoardSpider(scrapy.Spider):
             self.last_hop[canonical] = request.url
 
     def unanswered(self) -> dict[str, str]:
-        """Requested pages that got neither a response nor a failure: canonical URL -> why."""
-        return {
+        """Requested pages that got neither a response nor a failure, and what components
+        noted (`noted`): canonical URL -> why. The pipeline records each as an error."""
+        dropped = {
             url: self._why_unanswered(url) for url in self.requested if url not in self.answered
         }
+        return {**self.noted, **dropped}
 
     def _why_unanswered(self, url: str) -> str:
         hop = self.last_hop.get(url)

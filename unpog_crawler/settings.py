@@ -65,6 +65,9 @@ USER_AGENT = (
     "archives UNPOG's public news pages)"
 )
 ROBOTSTXT_OBEY = True
+# robots.txt as RFC 9309 reads it (unpog_crawler.robots): read up to this many bytes; one
+# that answers 5xx or cannot be fetched means "crawl nothing now", 4xx means "no rules".
+UNPOG_ROBOTS_MAX_SIZE = 512 * 1024
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 # Outputs of one page processed at a time. Scrapy starts this many tasks for every page a
@@ -124,6 +127,8 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "unpog_crawler.middlewares.SameOriginMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "unpog_crawler.robots.RobotsRulesMiddleware": 100,
     "unpog_crawler.warc.WarcCaptureMiddleware": 950,
     # Scrapy's retries, but waiting as long as a server's Retry-After asks (unpog_crawler.retry).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
