@@ -1,4 +1,4 @@
-"""Command-line options that the archive's reading commands share (research, capture)."""
+"""Command-line options that commands share: the archive's (research, capture), `-s`."""
 
 from __future__ import annotations
 
@@ -15,3 +15,14 @@ def db_option(help_text: str) -> Callable[[Any], Any]:
     return click.option(
         "--db", "db_path", default=DEFAULT_DB, show_default=True, metavar="PATH", help=help_text
     )
+
+
+def parse_setting_options(values: tuple[str, ...]) -> dict[str, str]:
+    """`-s NAME=value` pairs, as `scrapy crawl` takes them."""
+    parsed = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=value, got {value!r}", param_hint="-s")
+        parsed[name.strip()] = setting
+    return parsed

@@ -34,6 +34,7 @@ FAULT_KINDS = {
     "endless_headers": "HTTP 200 whose header lines never end (`size` bytes, then close)",
     "gzip_bomb": "the page as `size` bytes of spaces, gzipped `layers` times (Content-Encoding)",
     "huge_attribute": "the page with an onclick of `size` characters in its body",
+    "drip": "the page's body sent one byte every `delay` seconds (no read ever times out)",
 }
 
 MAINTENANCE_TEXT = (
@@ -63,7 +64,7 @@ class Fault:
     @property
     def handled_by_server(self) -> bool:
         """Faults of the connection, carried out by the HTTP handler."""
-        return self.kind in ("slow", "reset", "truncate", "endless_headers")
+        return self.kind in ("slow", "reset", "truncate", "endless_headers", "drip")
 
     @property
     def needs_page(self) -> bool:

@@ -319,7 +319,7 @@ class ReplicaSite:
         response = self._route(path, params)
         if kind == "slow":
             response.delay = fault.delay
-        elif kind in ("reset", "truncate", "endless_headers"):
+        elif kind in ("reset", "truncate", "endless_headers", "drip"):
             response.action, response.fault = kind, fault
         elif kind == "gzip_bomb":
             response.body, encoding = faults.gzip_bomb(fault.size, fault.layers)
@@ -491,6 +491,9 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         if response.action == "endless_headers":
             self._endless_headers(response)
             return
+        if response.action == "drip":
+            self._drip(response)
+            return
         body = response.body
         declared = len(body) + (4096 if response.action == "truncate" else 0)
         self.send_response(response.status)
@@ -520,6 +523,21 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client hung up: what it was sent until then is recorded
         self.server.site.header_bytes_sent.append(sent)
+
+    def _drip(self, response: Response) -> None:
+        """Headers, then the body a byte at a time, `delay` seconds apart."""
+        assert response.fault is not None
+        self.close_connection = True
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        try:
+            for index in range(len(response.body)):
+                self.wfile.write(response.body[index : index + 1])
+                time.sleep(response.fault.delay)
+        except OSError:
+            pass  # the client gave up
 
     def _reset(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed server would."""
