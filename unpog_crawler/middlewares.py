@@ -146,6 +146,15 @@ class BoundedHTTPDownloadHandler(HTTP11DownloadHandler):
             raise DownloadFailedError(reason) from None
 
 
+def failure_text(error: BaseException) -> str:
+    """One line for a download error: Twisted's ResponseFailed prints a list of Failure
+    objects ("[<twisted.python.failure.Failure ...>]"), this gives their messages."""
+    cause = error.__cause__ if isinstance(error, DownloadFailedError) else error
+    if isinstance(cause, ResponseFailed):
+        return "; ".join(f.getErrorMessage() or type(f.value).__name__ for f in cause.reasons)
+    return str(error) or type(error).__name__
+
+
 def _headers_too_large(cause: BaseException | None) -> str | None:
     """The HeadersTooLarge message inside Twisted's ResponseFailed, if that is the cause."""
     if isinstance(cause, ResponseFailed):

@@ -24,6 +24,8 @@ from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
 
+from unpog_crawler.middlewares import failure_text
+
 logger = logging.getLogger(__name__)
 
 ROBOTS_PATH = "/robots.txt"
@@ -79,7 +81,7 @@ class RobotsRulesMiddleware(RobotsTxtMiddleware):
         await super()._parse_robots(response.replace(body=body), netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        detail = str(exc) or type(exc).__name__
+        detail = failure_text(exc)
         self._refuse(netloc, f"robots.txt could not be read ({detail})", exc)
 
     def _refuse(self, netloc: str, reason: str, exc: Exception | None = None) -> None:

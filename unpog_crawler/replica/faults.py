@@ -8,7 +8,9 @@ itself (slow, reset, truncated) are carried out by the HTTP handler.
 
 from __future__ import annotations
 
+import functools
 import gzip
+import io
 import re
 from dataclasses import dataclass
 
@@ -35,6 +37,7 @@ FAULT_KINDS = {
     "gzip_bomb": "the page as `size` bytes of spaces, gzipped `layers` times (Content-Encoding)",
     "huge_attribute": "the page with an onclick of `size` characters in its body",
     "drip": "the page's body sent one byte every `delay` seconds (no read ever times out)",
+    "append_html": "the page with `html` added at its end, outside the article",
 }
 
 MAINTENANCE_TEXT = (
@@ -56,6 +59,7 @@ class Fault:
     location: str = ""
     layers: int = 1
     line: int = 40  # bytes per header line of endless_headers
+    html: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -70,7 +74,8 @@ class Fault:
     def needs_page(self) -> bool:
         """Faults that transform the page the site would have served."""
         return self.kind in (
-            "oversize", "malformed", "deep", "wrong_charset", "gzip_bomb", "huge_attribute"
+            "oversize", "malformed", "deep", "wrong_charset", "gzip_bomb", "huge_attribute",
+            "append_html",
         )  # fmt: skip
 
 
@@ -92,12 +97,25 @@ def pad(body: bytes, size: int) -> bytes:
     return body.replace(b"</body>", b"<!--" + b"x" * filler + b"--></body>", 1)
 
 
+@functools.lru_cache(maxsize=4)
 def gzip_bomb(size: int, layers: int) -> tuple[bytes, str]:
-    """(body, Content-Encoding): `size` spaces gzipped `layers` times, a few KB on the wire."""
-    body = b" " * size
-    for _ in range(layers):
+    """(body, Content-Encoding): `size` spaces gzipped `layers` times, about size/1000
+    bytes on the wire for one layer and a few KB for two (compressed a MB at a time)."""
+    megabyte = b" " * 1024**2
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=9) as packed:
+        for _ in range(size // len(megabyte)):
+            packed.write(megabyte)
+        packed.write(b" " * (size % len(megabyte)))
+    body = buffer.getvalue()
+    for _ in range(layers - 1):
         body = gzip.compress(body, compresslevel=9)
     return body, ", ".join(["gzip"] * layers)
+
+
+def append_html(body: bytes, html: str) -> bytes:
+    """`html` just before </body>: outside the article container, so not its content."""
+    return body.replace(b"</body>", html.encode("utf-8") + b"</body>", 1)
 
 
 def huge_attribute(body: bytes, size: int) -> bytes:

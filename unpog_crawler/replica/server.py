@@ -326,6 +326,8 @@ class ReplicaSite:
             response.headers["Content-Encoding"] = encoding
         elif kind == "huge_attribute":
             response.body = faults.huge_attribute(response.body, fault.size)
+        elif kind == "append_html":
+            response.body = faults.append_html(response.body, fault.html)
         elif kind == "oversize":
             response.body = faults.pad(response.body, fault.size)
         elif kind == "malformed":
