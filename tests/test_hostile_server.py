@@ -263,3 +263,29 @@ async def test_a_huge_robots_txt_is_read_up_to_the_limit_and_says_so(replica, db
     assert set(problems) == {ROBOTS, VIEW_72}, problems
     assert "robots.txt is larger than UNPOG_ROBOTS_MAX_SIZE" in problems[ROBOTS]
     assert "robots.txt" in problems[VIEW_72]  # refused by its rule
+
+
+# --- The hostile-server run (scripts/hostile_run.py) ----------------------------------------
+
+
+def test_hostile_run_short_form_keeps_every_rule():
+    script = REPO / "scripts" / "hostile_run.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--only", "another port", "answers 503", "3 MB"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=CRAWL_TIMEOUT * 4,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    rows = {line.split("|")[1].strip(): line for line in lines if line.startswith("| ")}
+    assert set(rows) == {
+        "attack",
+        "redirect to another port",
+        "robots.txt answers 503",
+        "robots.txt of 3 MB",
+    }, result.stdout
+    assert "- no false removal: yes" in lines
+    assert "- nothing fetched from another server: yes" in lines
