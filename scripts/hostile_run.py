@@ -84,6 +84,12 @@ class Outcome:
     seconds: float
     false_removals: int
     seen: str  # articles the attacked crawl read, of those the good crawl read
+
+    @property
+    def read_all(self) -> bool:
+        read, of = self.seen.split("/")
+        return read == of
+
     new_versions: int
     elsewhere: int  # requests that reached another server
     problem: str
@@ -339,6 +345,8 @@ def verdicts(outcomes: list[Outcome]) -> list[tuple[str, list[str]]]:
     return [
         ("no false removal", [o.attack for o in outcomes if o.false_removals]),
         ("no version written from an attack", [o.attack for o in outcomes if o.new_versions]),
+        ("no silent loss: a crawl that read fewer articles exits non-zero",
+         [o.attack for o in outcomes if o.exit_code == 0 and not o.read_all]),
         (f"no process tree over {RSS_LIMIT_MB} MB",
          [o.attack for o in outcomes if o.peak_rss_mb > RSS_LIMIT_MB]),
         ("no crawl row left running", [o.attack for o in outcomes if o.status == "running"]),
