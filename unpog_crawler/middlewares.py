@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,8 +23,6 @@ from scrapy.core.downloader.handlers.http11 import (
 from scrapy.exceptions import DownloadFailedError, IgnoreRequest
 from scrapy.http import Response
 from twisted.web._newclient import STATUS, ResponseFailed
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
