@@ -6,9 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from unpog_crawler.parsing import PARSER_VERSION
+from unpog_crawler.replica.faults import Fault
+from unpog_crawler.replica.server import serve
 
 REPO = Path(__file__).resolve().parent.parent
+LIST_1 = "/page/sub4_3_list.asp?page=1"
+FIRST_ARTICLE = "/page/sub4_3_view.asp?sn=83"  # the newest post: first on the list
 DOCTOR = [sys.executable, "-m", "unpog_crawler.cli", "doctor", "--delay", "0"]
 
 
@@ -65,3 +71,53 @@ def test_doctor_refuses_a_bad_base_url():
 
     assert result.returncode == 2
     assert "must start with http" in result.stderr
+
+
+# --- The crawl's limits (issue 18, item 8): the doctor fetches through the crawl's settings --
+
+
+@pytest.fixture
+def other_port():
+    with serve() as server:
+        yield server
+
+
+def test_doctor_does_not_follow_a_redirect_off_the_site(replica, other_port):
+    elsewhere = f"{other_port.base_url}{LIST_1}"
+    replica.site.inject(LIST_1, Fault("redirect", location=elsewhere))
+
+    result = doctor(replica.base_url)
+
+    assert result.returncode == 1
+    assert f"PROBLEM  list page: redirected off the site to {elsewhere} (not followed)" in (
+        result.stdout
+    )
+    assert other_port.site.requests.count() == 0
+
+
+def test_doctor_refuses_a_page_over_the_crawls_size_cap(replica):
+    replica.site.inject(FIRST_ARTICLE, Fault("oversize", size=11 * 1024**2))
+
+    result = doctor(replica.base_url, "--articles", "1")
+
+    assert result.returncode == 1
+    assert "PROBLEM  page: cannot fetch (" in result.stdout
+    assert "larger than download max size (10485760)" in result.stdout
+
+
+def test_doctor_gives_up_on_a_page_that_never_finishes(replica):
+    # A byte now and then: each read answers in time, the page never ends.
+    replica.site.inject(LIST_1, Fault("drip", delay=0.2))
+
+    result = doctor(replica.base_url, "-s", "DOWNLOAD_TIMEOUT=2")
+
+    assert result.returncode == 1
+    assert "PROBLEM  list page: cannot fetch (" in result.stdout
+    assert "took longer than 2.0 seconds" in result.stdout
+
+
+def test_doctor_refuses_a_bad_setting():
+    result = doctor("http://127.0.0.1:9", "-s", "DOWNLOAD_TIMEOUT=soon")
+
+    assert result.returncode == 2
+    assert "DOWNLOAD_TIMEOUT" in result.stderr

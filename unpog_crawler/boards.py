@@ -46,6 +46,27 @@ GONE_STATUSES = (404, 410)
 TRUE_WORDS = ("1", "true", "yes", "on")
 
 
+def numeric_id(canonical: str) -> int | None:
+    """The id of a view URL as a number, when it is one (ASCII digits, at most 12 of them:
+    never a 4,000-digit int); None for ids that are not numbers."""
+    item_id = site.view_id(canonical)
+    if item_id and item_id.isascii() and item_id.isdigit() and len(item_id) <= 12:
+        return int(item_id)
+    return None
+
+
+def absurd_id(canonical: str) -> str | None:
+    """Why a view URL's id can be no post of the site (too large a number), else None."""
+    item_id = site.view_id(canonical) or ""
+    if not (item_id.isascii() and item_id.isdigit()):
+        return None
+    number = numeric_id(canonical)
+    if number is not None and number <= site.MAX_POST_ID:
+        return None
+    shown = item_id if len(item_id) <= 24 else f"{item_id[:12]}…({len(item_id)} digits)"
+    return f"not requested: id {shown} is above any post id the site can have ({site.MAX_POST_ID})"
+
+
 def _header(response: Response, name: bytes) -> str:
     return response.headers.get(name, b"").decode("latin-1")
 
@@ -80,6 +101,10 @@ class BoardSpider(scrapy.Spider):
         spider.requested: dict[str, str] = {}  # canonical URL -> page type
         spider.answered: set[str] = set()
         spider.last_hop: dict[str, str] = {}  # canonical URL -> last URL a redirect led to
+        spider.refused: set[str] = set()  # links to ids no post can have (reported once)
+        # Problems of the crawl that are no page's answer (robots.txt partly read): URL ->
+        # reason, recorded as errors when the crawl ends (components write them here).
+        spider.noted: dict[str, str] = {}
         spider.sweeper = None
         crawler.signals.connect(spider.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
@@ -98,7 +123,8 @@ class BoardSpider(scrapy.Spider):
             return spider
         spider.base_url = crawler.settings.get("UNPOG_BASE_URL").rstrip("/")
         spider.max_list_pages = crawler.settings.getint("UNPOG_MAX_LIST_PAGES")
-        # Requests never leave the host we were pointed at (OffsiteMiddleware enforces it).
+        # Requests never leave the base URL's scheme, host and port: SameOriginMiddleware
+        # enforces it (this names the host for unanswered redirects).
         spider.allowed_domains = [urlsplit(spider.base_url).hostname or ""]
         return spider
 
@@ -144,10 +170,12 @@ class BoardSpider(scrapy.Spider):
             self.last_hop[canonical] = request.url
 
     def unanswered(self) -> dict[str, str]:
-        """Requested pages that got neither a response nor a failure: canonical URL -> why."""
-        return {
+        """Requested pages that got neither a response nor a failure, and what components
+        noted (`noted`): canonical URL -> why. The pipeline records each as an error."""
+        dropped = {
             url: self._why_unanswered(url) for url in self.requested if url not in self.answered
         }
+        return {**self.noted, **dropped}
 
     def _why_unanswered(self, url: str) -> str:
         hop = self.last_hop.get(url)
@@ -326,11 +354,17 @@ class BoardSpider(scrapy.Spider):
             self.list_pages_queued.add(canonical)
             yield self._request(canonical, self.parse_list, "list", meta={"board": board})
 
-    def _article_requests(self, urls: Iterable[str]) -> Iterator[scrapy.Request]:
+    def _article_requests(self, urls: Iterable[str]) -> Iterator[scrapy.Request | PageProblem]:
         for url in urls:
             # Prev/next links name pages asked for already: dropping them here spares each
             # a trip through the spider middlewares to Scrapy's duplicate filter.
-            if url in self.requested:
+            if url in self.requested or url in self.refused:
+                continue
+            absurd = absurd_id(url)
+            if absurd:
+                self.refused.add(url)
+                self.logger.error("Link refused: %s (%s)", url, absurd)
+                yield PageProblem(url, "error", absurd)
                 continue
             # Below list pages, so the whole listing is read early and paging stays cheap.
             yield self._request(url, self.parse_article_page, "article", priority=-1)
@@ -411,10 +445,12 @@ class Sweeper:
         return cls(spider, misses, limit)
 
     def _known_ids(self, board: site.Board) -> set[int]:
+        """Ids of posts the crawl knows (listed, asked for, archived); an id above
+        site.MAX_POST_ID was refused as a link and plans nothing here."""
         urls = {*self.spider.listed_urls, *self.spider.requested, *self.spider.known_urls()}
         urls |= set(getattr(self.spider, "archived_urls", ()))
-        ids = (site.view_id(url) for url in urls if board.owns_view(url))
-        return {int(i) for i in ids if i and i.isdigit()}
+        ids = (numeric_id(url) for url in urls if board.owns_view(url))
+        return {i for i in ids if i is not None and i <= site.MAX_POST_ID}
 
     def start(self) -> Iterator[scrapy.Request]:
         """The first sweep requests (once per crawl), when the crawl is otherwise done."""
@@ -429,7 +465,9 @@ class Sweeper:
             top = max(known)
             state = _BoardSweep(board, last_hit=top, scheduled_to=top)
             self.boards[board] = state
-            gaps = sorted(set(range(min(known), top)) - known)
+            # Lazily, lowest first: _requests stops at max_requests, so ids far apart cost
+            # no more than near ones (a set of the whole range took 24 GB, issue 18).
+            gaps = (i for i in range(min(known) + 1, top) if i not in known)
             yield from self._requests(state, gaps)
             yield from self._extend(state)
 
@@ -437,15 +475,17 @@ class Sweeper:
         """Record a sweep answer; a hit asks for `max_misses` more ids above it."""
         board = self.spider.board_of(canonical)
         state = self.boards.get(board) if board else None
-        item_id = site.view_id(canonical)
-        if state is None or not item_id or not item_id.isdigit():
+        item_id = numeric_id(canonical)
+        if state is None or item_id is None:
             return
         if hit:
-            state.last_hit = max(state.last_hit, int(item_id))
+            state.last_hit = max(state.last_hit, item_id)
             yield from self._extend(state)
 
     def _extend(self, state: _BoardSweep) -> Iterator[scrapy.Request]:
-        wanted = range(state.scheduled_to + 1, state.last_hit + self.max_misses + 1)
+        wanted = range(
+            state.scheduled_to + 1, min(state.last_hit + self.max_misses, site.MAX_POST_ID) + 1
+        )
         state.scheduled_to = max(state.scheduled_to, state.last_hit + self.max_misses)
         yield from self._requests(state, wanted)
 

@@ -27,6 +27,7 @@ from scrapy.utils.defer import deferred_from_coro
 from unpog_crawler import __version__, capture_cli, doctor_cli, health, research_cli, runlog
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
+from unpog_crawler.cli_options import parse_setting_options
 from unpog_crawler.pipelines import summary_counts
 
 DEMO_DB = "archive/demo.db"
@@ -55,17 +56,6 @@ def project_settings(overrides: dict[str, Any]) -> Settings:
         priority = settings.getpriority("EXTENSIONS") or "project"
         settings.set("EXTENSIONS", extensions, priority=priority)
     return settings
-
-
-def parse_setting_options(values: tuple[str, ...]) -> dict[str, str]:
-    """`-s NAME=value` pairs, as `scrapy crawl` takes them."""
-    parsed = {}
-    for value in values:
-        name, sep, setting = value.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"expected NAME=value, got {value!r}", param_hint="-s")
-        parsed[name.strip()] = setting
-    return parsed
 
 
 class ArchiveProblem(click.ClickException):

@@ -1,4 +1,4 @@
-"""Command-line options that the archive's reading commands share (research, capture)."""
+"""Command-line options that commands share: the archive's (research, capture), `-s`."""
 
 from __future__ import annotations
 
@@ -26,3 +26,14 @@ def db_option(help_text: str) -> Callable[[Any], Any]:
 def crawl_option(help_text: str) -> Callable[[Any], Any]:
     """`--crawl N`, one crawl's id."""
     return click.option("--crawl", "crawl_id", type=ARCHIVE_NUMBER, metavar="N", help=help_text)
+
+
+def parse_setting_options(values: tuple[str, ...]) -> dict[str, str]:
+    """`-s NAME=value` pairs, as `scrapy crawl` takes them."""
+    parsed = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=value, got {value!r}", param_hint="-s")
+        parsed[name.strip()] = setting
+    return parsed

@@ -1,28 +1,40 @@
 """`unpog doctor`: check the parser against the live site before trusting a crawl.
 
-It fetches the first list page and a few articles (politely: robots.txt, the project's
-User-Agent, a delay between requests; plain urllib, nothing is archived), and prints per
-page what each field parsed to, which selector or rule produced it, and what looks wrong,
-then a verdict. Exit status 0 when every page parsed cleanly, 1 otherwise.
+It fetches the first list page and a few articles, and prints per page what each field
+parsed to, which selector or rule produced it, and what looks wrong, then a verdict. Exit
+status 0 when every page parsed cleanly, 1 otherwise.
+
+The pages are fetched by Scrapy with the crawl's own settings (nothing is archived): the
+same robots.txt rules, User-Agent, size caps (body and headers), total time per request
+and host rule (nothing off UNPOG_BASE_URL's scheme, host and port, redirects included),
+one request at a time with a pause between them, and a time limit on the whole run.
 """
 
 from __future__ import annotations
 
 import sys
-import time
-import urllib.error
-import urllib.request
-import urllib.robotparser
 from dataclasses import dataclass, field
+from typing import Any
 
 import click
+import scrapy
+from scrapy.crawler import AsyncCrawlerProcess
+from scrapy.http import Response
+from scrapy.settings import Settings
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 
 from unpog_crawler import health, site
 from unpog_crawler import settings as defaults
+from unpog_crawler.boards import response_headers
+from unpog_crawler.cli_options import parse_setting_options
 from unpog_crawler.items import ArticleRecord, NotAnArticle
 from unpog_crawler.parsing import find_links, parse_article
 
+# Seconds a request may take in all (Scrapy's DOWNLOAD_TIMEOUT is per request, not per
+# read: a server that drips a byte now and then cannot stretch it), and the whole run.
 TIMEOUT = 30
+RUN_TIMEOUT = 300
 PREVIEW_CHARS = 70
 
 
@@ -36,33 +48,104 @@ class Page:
     error: str | None = None
 
 
-class Fetcher:
-    """urllib with the crawler's manners: robots.txt, User-Agent, a pause between requests."""
+def doctor_settings(
+    base_url: str, delay: float, overrides: dict[str, str] | None = None
+) -> Settings:
+    """The crawl's settings, minus the archive: what the doctor fetches with; `overrides`
+    (`-s NAME=value`) last."""
+    settings = Settings()
+    settings.setmodule(defaults, priority="project")
+    doctor = {
+        "UNPOG_BASE_URL": base_url,
+        "ITEM_PIPELINES": {},  # nothing is archived, no file downloaded
+        "UNPOG_WARC_ENABLED": False,
+        "DOWNLOAD_DELAY": delay,
+        "DOWNLOAD_DELAY_JITTER": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "CONCURRENT_REQUESTS": 1,
+        "DOWNLOAD_TIMEOUT": min(TIMEOUT, settings.getfloat("DOWNLOAD_TIMEOUT")),
+        "RETRY_TIMES": 0,  # one request per page: a diagnosis, not a harvest
+        "CLOSESPIDER_TIMEOUT": RUN_TIMEOUT,
+        # The report says what failed; Scrapy's own lines would only repeat it.
+        "LOG_LEVEL": "CRITICAL",
+    }
+    settings.update({**doctor, **(overrides or {})}, priority="cmdline")
+    return settings
 
-    def __init__(self, base_url: str, delay: float) -> None:
-        self.delay = delay
-        self.user_agent = defaults.USER_AGENT
-        self.robots = urllib.robotparser.RobotFileParser(f"{base_url}/robots.txt")
-        self._last = 0.0
-        try:
-            self.robots.read()
-        except (OSError, UnicodeDecodeError):
-            self.robots.allow_all = True  # no robots.txt: nothing is disallowed
 
-    def get(self, url: str) -> Page:
-        if not self.robots.can_fetch(self.user_agent, url):
-            return Page(url, error="disallowed by robots.txt (not fetched)")
-        time.sleep(max(0.0, self._last + self.delay - time.monotonic()))
-        request = urllib.request.Request(url, headers={"User-Agent": self.user_agent})
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
-                page = Page(response.geturl(), response.read(), dict(response.headers.items()))
-        except urllib.error.HTTPError as error:
-            page = Page(url, error=f"HTTP {error.code}")
-        except (urllib.error.URLError, OSError) as error:
-            page = Page(url, error=f"cannot fetch ({getattr(error, 'reason', error)})")
-        self._last = time.monotonic()
-        return page
+class DoctorSpider(scrapy.Spider):
+    """Fetches the list page, then the first `articles` articles it links, in turn."""
+
+    name = "doctor"
+    custom_settings = {"METAREFRESH_ENABLED": False}  # as the crawl: 3xx only
+
+    def __init__(self, base_url: str, articles: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.base_url = base_url
+        self.articles = articles
+        self.list_page: Page | None = None
+        self.article_urls: list[str] = []
+        self.article_pages: dict[str, Page] = {}
+
+    async def start(self) -> Any:
+        list_url = site.list_page_url(self.base_url, defaults.UNPOG_QUARTERLY_LIST_PATH, 1)
+        self.list_page = Page(list_url, error=f"no answer within {RUN_TIMEOUT} s")
+        yield self._request(list_url, self.list_read)
+
+    def _request(self, url: str, callback: Any, priority: int = 0) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=callback, errback=self.failed, meta={"asked": url}, priority=priority
+        )
+
+    def list_read(self, response: Response) -> Any:
+        self.list_page = _page(response)
+        links = find_links(self.list_page.body, self.list_page.url, self.list_page.headers)
+        views = links.views[: self.articles]
+        self.article_urls = [site.absolute_url(self.base_url, view) for view in views]
+        for index, url in enumerate(self.article_urls):
+            self.article_pages[url] = Page(url, error=f"no answer within {RUN_TIMEOUT} s")
+            yield self._request(url, self.article_read, priority=-index)  # in list order
+
+    def article_read(self, response: Response) -> None:
+        self.article_pages[response.meta["asked"]] = _page(response)
+
+    def failed(self, failure: Failure) -> None:
+        asked = failure.request.meta["asked"]
+        page = Page(asked, error=_why_not_fetched(failure))
+        if asked in self.article_pages:
+            self.article_pages[asked] = page
+        else:
+            self.list_page = page
+
+
+def _page(response: Response) -> Page:
+    return Page(response.url, response.body, response_headers(response))
+
+
+def _why_not_fetched(failure: Failure) -> str:
+    if failure.check(HttpError):
+        return f"HTTP {failure.value.response.status}"
+    message = failure.getErrorMessage() or type(failure.value).__name__
+    if message == "Forbidden by robots.txt":
+        return "disallowed by robots.txt (not fetched)"
+    if message.startswith(("not fetched", "redirected off the site")):
+        return message
+    return f"cannot fetch ({message})"
+
+
+def fetch_pages(settings: Settings, articles: int) -> tuple[Page, list[Page]]:
+    """The list page and up to `articles` of the articles it links, fetched by Scrapy.
+
+    Runs a reactor: once per process, as `unpog doctor` does.
+    """
+    base_url = settings.get("UNPOG_BASE_URL")
+    process = AsyncCrawlerProcess(settings)
+    crawler = process.create_crawler(DoctorSpider)
+    process.crawl(crawler, base_url=base_url, articles=articles)
+    process.start()
+    spider = crawler.spider
+    assert spider.list_page is not None
+    return spider.list_page, [spider.article_pages[url] for url in spider.article_urls]
 
 
 @dataclass
@@ -186,14 +269,15 @@ def verdict(report: Report) -> str:
     )
 
 
-def diagnose(base_url: str, articles: int, delay: float) -> Report:
+def diagnose(
+    base_url: str, articles: int, delay: float, overrides: dict[str, str] | None = None
+) -> Report:
     """Fetch the first list page and up to `articles` articles; report on each."""
-    fetcher = Fetcher(base_url, delay)
+    list_page, article_pages = fetch_pages(doctor_settings(base_url, delay, overrides), articles)
     report = Report()
-    list_url = site.list_page_url(base_url, defaults.UNPOG_QUARTERLY_LIST_PATH, 1)
-    views = check_list(report, fetcher.get(list_url))
-    for canonical in views[:articles]:
-        check_article(report, fetcher.get(site.absolute_url(base_url, canonical)))
+    check_list(report, list_page)
+    for page in article_pages:
+        check_article(report, page)
     check_across(report)
     report.add("")
     report.add(verdict(report))
@@ -215,12 +299,24 @@ def register(group: click.Group) -> None:
     @click.option(
         "--delay", default=1.0, show_default=True, help="Seconds between requests (politeness)."
     )
-    def doctor(base_url: str, articles: int, delay: float) -> None:
+    @click.option(
+        "-s",
+        "--set",
+        "setting_options",
+        multiple=True,
+        metavar="NAME=VALUE",
+        help="A crawl setting to fetch with, as `unpog crawl -s` (e.g. DOWNLOAD_TIMEOUT=10).",
+    )
+    def doctor(
+        base_url: str, articles: int, delay: float, setting_options: tuple[str, ...]
+    ) -> None:
         """Check that the parser still reads the site: run it before the first crawl.
 
         \b
         Prints, for the first list page and a few articles, what each field parsed to,
         which selector or rule produced it and what looks wrong, then a verdict.
+        Fetched with the crawl's settings: robots.txt, size caps, time limits, and
+        nothing off the site's scheme, host and port (redirects included).
         Exit status: 0 healthy, 1 unhealthy, 2 usage error.
         Example:
           unpog doctor --base-url https://unpog.org
@@ -229,6 +325,11 @@ def register(group: click.Group) -> None:
             raise click.BadParameter("must start with http:// or https://", param_hint="--base-url")
         if articles < 1 or delay < 0:
             raise click.UsageError("--articles must be at least 1 and --delay not negative")
-        report = diagnose(base_url.rstrip("/"), articles, delay)
+        overrides = parse_setting_options(setting_options)
+        try:
+            health.check_settings(doctor_settings(base_url, delay, overrides))
+        except health.BadSetting as error:
+            raise click.BadParameter(str(error), param_hint="-s") from error
+        report = diagnose(base_url.rstrip("/"), articles, delay, overrides)
         click.echo("\n".join(report.lines))
         sys.exit(0 if report.healthy else 1)

@@ -57,6 +57,16 @@ def _site_files(found: list[tuple[str, str, str]], page_host: str) -> list[tuple
     return kept
 
 
+def on_base(url: str, base_url: str) -> str:
+    """The file's path and query on UNPOG_BASE_URL's scheme, host and port: a file on one of
+    the site's hosts (www.unpog.org, another port) is fetched where the crawl is pointed,
+    never from an origin a page chose (issue 18). Its recorded URL stays as linked."""
+    parts = urlsplit(url)
+    return site.absolute_url(
+        base_url, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    )
+
+
 def extension(url: str, content_type: str = "") -> str:
     """A file extension for storage: from a file name in the query or path, else the type."""
     parts = urlsplit(url)
@@ -82,6 +92,7 @@ class ArchiveFilesPipeline(FilesPipeline):
             raise NotConfigured("UNPOG_DOWNLOAD_FILES is off")
         pipeline = cls(str(files_dir(settings)), crawler=crawler)
         pipeline.max_size = settings.getint("UNPOG_FILES_MAX_SIZE")
+        pipeline.base_url = settings.get("UNPOG_BASE_URL")
         return pipeline
 
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
@@ -89,7 +100,10 @@ class ArchiveFilesPipeline(FilesPipeline):
             return []
         # Scrapy cancels a download past download_maxsize: the file is recorded, not stored.
         meta = {"download_maxsize": self.max_size, "download_warnsize": 0}
-        return [Request(url, meta=dict(meta)) for url, _, _ in linked_files(item)]
+        return [
+            Request(on_base(url, self.base_url), meta=dict(meta))
+            for url, _, _ in linked_files(item)
+        ]
 
     def media_to_download(self, request: Request, info: Any, *, item: Any = None) -> None:
         return None  # always fetch: only the bytes can say whether a file changed

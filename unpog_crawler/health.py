@@ -218,6 +218,9 @@ SETTING_SPECS: dict[str, _Spec] = {
     "CONCURRENT_ITEMS": _Spec("int", 1),
     "DOWNLOAD_MAXSIZE": _Spec("int", 0),
     "REDIRECT_MAX_TIMES": _Spec("int", 0),
+    "UNPOG_MAX_RESPONSE_HEADERS": _Spec("int", 1),
+    "UNPOG_MAX_RESPONSE_HEADER_BYTES": _Spec("int", 1024),
+    "UNPOG_ROBOTS_MAX_SIZE": _Spec("int", 500 * 1024),  # RFC 9309: at least 500 KiB
     "ROBOTSTXT_OBEY": _Spec("bool"),
     "AUTOTHROTTLE_ENABLED": _Spec("bool"),
 }

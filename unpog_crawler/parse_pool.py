@@ -24,7 +24,8 @@ import pickle
 import signal
 import socket
 import struct
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from unpog_crawler import health, site
@@ -42,10 +43,19 @@ CLOSE_TIMEOUT = 5.0
 
 
 DIED = "the parser process died reading the page"
+STOPPED = "the crawl was stopped while the page was read"
+STOPPING = "not read: the crawl is stopping"
+# The signals that stop a crawl (Scrapy's shutdown handlers); a page being read when one
+# arrives is given up, so that the crawl stops now rather than when the page is done.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class ParserCrashed(Exception):
     """The worker process parsing a page died (the page is reported, the crawl goes on)."""
+
+
+class ParseInterrupted(ParserCrashed):
+    """The crawl was told to stop while the page was read: the page is not read."""
 
 
 def read_article_page(
@@ -87,6 +97,11 @@ class PageParser:
         self.workers = workers
         self._pool: _Workers | None = None
         self._deaths_in_a_row = 0  # pools that died with no page read since
+        self.stopping = False  # a stop signal came: no page is read any more
+        self._reading = 0  # pages being read now
+        self._reading_inline = False  # one is being read on this thread's stack
+        self._wrapped: dict[int, Any] = {}  # stop signal -> the handler our own one calls
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def article_page(
         self, body: bytes, url: str, headers: Mapping[str, str]
@@ -99,17 +114,79 @@ class PageParser:
         return await self._run(read_list_page, body, url, headers, board)
 
     async def _run(self, function: Any, *args: Any) -> Any:
-        pool = (self._pool or self._start()) if self.workers else None
-        if pool is None:
-            return function(*args)
-        try:
-            result = await pool.call(function, args)
-        except ParserCrashed:
-            if self._pool is pool:  # the first page to notice replaces the pool
-                self._replace(pool)
-            raise
+        if self.stopping:
+            raise ParseInterrupted(STOPPING)
+        with self._stoppable():
+            pool = (self._pool or self._start()) if self.workers else None
+            if pool is None:
+                return self._inline(function, args)
+            try:
+                result = await pool.call(function, args)
+            except ParserCrashed:
+                if self._pool is pool:  # the first page to notice replaces the pool
+                    self._replace(pool)
+                raise
         self._deaths_in_a_row = 0
         return result
+
+    def _inline(self, function: Any, args: tuple[Any, ...]) -> Any:
+        self._reading_inline = True
+        try:
+            return function(*args)
+        finally:
+            self._reading_inline = False
+
+    # ---- stop signals while a page is read -----------------------------------------------
+    # Scrapy's SIGTERM/SIGINT handler only asks the event loop to stop the crawl, which
+    # waits for the pages being read: one that takes minutes (or a worker that does) would
+    # keep the crawl, and its archive row, "running" that long. While pages are read, the
+    # stop signals go through `_stop_signal` first, which calls Scrapy's handler and then
+    # gives the pages up: inline by raising out of the parse, in workers by killing them.
+
+    @contextlib.contextmanager
+    def _stoppable(self) -> Iterator[None]:
+        if self._reading == 0:
+            self._wrap_stop_signals()
+        self._reading += 1
+        try:
+            yield
+        finally:
+            self._reading -= 1
+            if self._reading == 0:
+                self._unwrap_stop_signals()
+
+    def _wrap_stop_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers belong to the main thread
+        self._loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            handler = signal.getsignal(signum)
+            if callable(handler):  # a Python handler (Scrapy's): not the default action
+                self._wrapped[signum] = handler
+                signal.signal(signum, self._stop_signal)
+
+    def _unwrap_stop_signals(self) -> None:
+        wrapped, self._wrapped = self._wrapped, {}
+        for signum, handler in wrapped.items():
+            # Scrapy's handler installs its "kill" handler on the first signal: keep that.
+            if signal.getsignal(signum) == self._stop_signal:
+                signal.signal(signum, handler)
+
+    def _stop_signal(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+        handler = self._wrapped.get(signum)
+        if callable(handler):
+            handler(signum, frame)
+        if self._reading_inline:
+            raise ParseInterrupted(STOPPED)
+        if self._pool is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._abandon_workers)
+
+    def _abandon_workers(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            logger.warning("Stopping: pages being read by parser processes are given up")
+            pool.close(wait=False, kill=True)
 
     def _replace(self, pool: _Workers) -> None:
         self._pool = None
@@ -235,14 +312,18 @@ class _Worker:
         finally:
             self._died()
 
-    def _died(self) -> None:
+    def _died(self, error: type[ParserCrashed] = ParserCrashed, reason: str = DIED) -> None:
         self.dead = True
         waiting, self.waiting = self.waiting, {}
         for answer in waiting.values():
             if not answer.done():
-                answer.set_exception(ParserCrashed(DIED))
+                answer.set_exception(error(reason))
 
-    def close(self, wait: bool) -> None:
+    def close(self, wait: bool, kill: bool = False) -> None:
+        """Hang up (the worker ends after its page); with `kill`, end it now."""
+        if kill:
+            self.process.kill()
+            self._died(ParseInterrupted, STOPPED)
         with contextlib.suppress(OSError):
             self._socket.shutdown(socket.SHUT_RDWR)  # the worker reads the end of its calls
         if self._connected is not None and self._connected.done():
@@ -285,6 +366,6 @@ class _Workers:
         finally:
             worker.busy -= 1
 
-    def close(self, wait: bool) -> None:
+    def close(self, wait: bool, kill: bool = False) -> None:
         for worker in self.workers:
-            worker.close(wait)
+            worker.close(wait, kill)

@@ -356,7 +356,7 @@ def _js_links(script: str, board: site.Board) -> tuple[str | None, str | None]:
     page = site.JS_PAGE_RE.search(script)
     return (
         board.view_url(view["id"]) if view else None,
-        board.list_url(int(page["page"])) if page else None,
+        board.list_url(page["page"]) if page else None,  # digits as given: no int() limit
     )
 
 
@@ -420,9 +420,9 @@ class _LinkCollector:
     def add(self, el: lxml.html.HtmlElement) -> None:
         href = (el.get("href") or "").strip()
         onclick = el.get("onclick")
-        scripts = [onclick] if onclick else []
+        scripts = [onclick[: site.JS_SCAN_CHARS]] if onclick else []
         if href[:11].lower() == "javascript:":
-            scripts, href = [*scripts, href], ""
+            scripts, href = [*scripts, href[: site.JS_SCAN_CHARS]], ""
         # Without a recognised paging block, list links anywhere count (noted, not lost).
         in_paging = not self.paging or el in self.paging
         hrefs = [href] if href and not href.startswith("#") else []
@@ -431,6 +431,8 @@ class _LinkCollector:
             self._keep(view, None, page if in_paging else None)
             hrefs += site.JS_URL_RE.findall(script)
         for link in hrefs:
+            if len(link) > site.MAX_LINK_CHARS:
+                continue
             view, issue, page = _plain_link(link, self.url, self.board, self.url_without_query)
             self._keep(view, issue, page if in_paging else None)
 

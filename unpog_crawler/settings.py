@@ -75,6 +75,9 @@ USER_AGENT = (
     "archives UNPOG's public news pages)"
 )
 ROBOTSTXT_OBEY = True
+# robots.txt as RFC 9309 reads it (unpog_crawler.robots): read up to this many bytes; one
+# that answers 5xx or cannot be fetched means "crawl nothing now", 4xx means "no rules".
+UNPOG_ROBOTS_MAX_SIZE = 512 * 1024
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 # Outputs of one page processed at a time. Scrapy starts this many tasks for every page a
@@ -96,7 +99,16 @@ UNPOG_RETRY_AFTER_MAX = 120.0
 # Article pages are small; anything far larger is not an article page.
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
-# Redirects are followed, but only within the site (OffsiteMiddleware checks allowed_domains).
+# Response header sections larger than these fail the request (middlewares.py): Twisted
+# keeps every header line, and DOWNLOAD_MAXSIZE caps only the body.
+UNPOG_MAX_RESPONSE_HEADERS = 100  # header lines (Apache's LimitRequestFields)
+UNPOG_MAX_RESPONSE_HEADER_BYTES = 64 * 1024
+DOWNLOAD_HANDLERS = {
+    "http": "unpog_crawler.middlewares.BoundedHTTPDownloadHandler",
+    "https": "unpog_crawler.middlewares.BoundedHTTPDownloadHandler",
+}
+# Redirects are followed, but only on UNPOG_BASE_URL's scheme, host and port
+# (middlewares.SameOriginMiddleware; Scrapy's OffsiteMiddleware compares host names only).
 REDIRECT_MAX_TIMES = 5
 HTTPCACHE_ENABLED = False
 COOKIES_ENABLED = False
@@ -123,6 +135,10 @@ ITEM_PIPELINES = {
 # table. 950 puts the middleware next to the downloader: it sees requests as sent (with
 # Accept-Encoding) and bodies as received, before HttpCompressionMiddleware (590) decodes them.
 DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "unpog_crawler.middlewares.SameOriginMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "unpog_crawler.robots.RobotsRulesMiddleware": 100,
     "unpog_crawler.warc.WarcCaptureMiddleware": 950,
     # Scrapy's retries, but waiting as long as a server's Retry-After asks (unpog_crawler.retry).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,

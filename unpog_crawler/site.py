@@ -186,6 +186,10 @@ MIN_BODY_WORDS = 5
 
 # Blocks that hold the list's page links, most specific first.
 PAGING_SELECTORS = (".paging", ".pagination", ".page_num", "#paging")
+# The script patterns below are searched in every javascript: href and onclick of every page,
+# so each must take time linear in its input (a server chooses that input): each can start
+# only at the start of a word or run, and backtracks at most over that word or run
+# (bench/bench_link_regexes.py prints their cost at growing sizes).
 # javascript: links and onclick handlers carrying an article id: goView('72'), fnView(72).
 JS_VIEW_RE = re.compile(
     r"\b(?:go|fn|js)?_?(?:view|read|detail)\w*\s*\(\s*['\"]?(?P<id>\d+)['\"]?", re.I
@@ -193,7 +197,18 @@ JS_VIEW_RE = re.compile(
 # javascript: paging: goPage(2), fnPage('3').
 JS_PAGE_RE = re.compile(r"\b(?:go|fn|js)?_?page\w*\s*\(\s*['\"]?(?P<page>\d+)['\"]?", re.I)
 # URLs spelled out inside scripts: location.href='sub4_3_view.asp?sn=5', window.open(...).
-JS_URL_RE = re.compile(r"""[\w./:-]+\.asp(?:\?[^'"\s)]*)?""", re.I)
+# Only from the start of a run of URL characters: tried from every position of a long run
+# without ".asp", the pattern was quadratic (8.5 s on 40,000 characters, issue 18).
+JS_URL_RE = re.compile(r"""(?<![\w./:-])[\w./:-]+\.asp(?:\?[^'"\s)]*)?""", re.I)
+# Characters of one handler that are searched: a real one is a function call (goView(72),
+# location.href='...'); a longer one is not read past this, whatever it holds.
+JS_SCAN_CHARS = 4096
+# Longer links are not the site's (its URLs are a path and an id or two); they are not
+# followed, and never reach the URL caches, which would keep up to 8192 of them.
+MAX_LINK_CHARS = 2048
+# The highest id a post can have: ASP boards keep ids in a Long (SQL Server int). A link to a
+# larger one is garbage or hostile: it is reported, never requested or swept towards.
+MAX_POST_ID = 2**31 - 1
 # On the Quarterly a javascript view id is a Quarterly sn.
 JS_VIEW_PATH = QUARTERLY_VIEW_PATH
 JS_LIST_PATH = QUARTERLY_LIST_PATH
@@ -209,6 +224,14 @@ def _split(url: str, base: str | None = None):
     return urlsplit(url)
 
 
+def _plain_number(value: str) -> str:
+    """'072' -> '72'; anything but ASCII digits as is. Not int(): it refuses '²' (a digit
+    to str.isdigit) and numbers of over 4,300 digits, which a hostile link may carry."""
+    if value.isascii() and value.isdigit():
+        return value.lstrip("0") or "0"
+    return value
+
+
 def _identity_query(params: list[tuple[str, str]], names: tuple[str, ...]) -> str:
     """Keep only the identity params (first value wins), in canonical spelling and order."""
     by_name: dict[str, str] = {}
@@ -219,8 +242,8 @@ def _identity_query(params: list[tuple[str, str]], names: tuple[str, ...]) -> st
         value = by_name.get(name.lower()) or IDENTITY_DEFAULTS.get(name.lower())
         if value is None:
             continue
-        if name.lower() in NUMERIC_PARAMS and value.isdigit():
-            value = str(int(value))
+        if name.lower() in NUMERIC_PARAMS:
+            value = _plain_number(value)
         kept.append((name, value))
     return urlencode(kept)
 
@@ -266,8 +289,7 @@ def view_id(url: str) -> str | None:
     params = {k.lower(): v for k, v in parse_qsl(parts.query) if v.strip()}
     for name in VIEW_ID_PARAMS:
         if name in params:
-            value = params[name].strip()
-            return str(int(value)) if value.isdigit() else value
+            return _plain_number(params[name].strip())
     return None
 
 
@@ -312,7 +334,7 @@ class Board:
         query = {"BoardID": self.board_id, **params} if self.board_id else params
         return canonical_url(f"{path}?{urlencode(query)}")
 
-    def list_url(self, page: int = 1) -> str:
+    def list_url(self, page: int | str = 1) -> str:
         """Canonical URL of list page `page`."""
         return self._with_board(self.list_path, {"page": page})
 

@@ -55,8 +55,9 @@ class Response:
     body: bytes
     content_type: str = HTML_UTF8
     headers: dict[str, str] = field(default_factory=dict)
-    action: str | None = None  # a connection fault for the handler: "reset" or "truncate"
+    action: str | None = None  # a connection fault for the handler: "reset", "truncate", ...
     delay: float = 0.0  # seconds the handler waits before answering
+    fault: Fault | None = None  # the fault the handler carries out, for its parameters
 
 
 @dataclass
@@ -156,6 +157,8 @@ class ReplicaSite:
             self._template = "classic"
             self._disallowed: list[str] = []
             self.boards = BoardState()  # Theme, Youth and Publications boards (issue 3)
+            # Bytes of endless headers sent per answer before the client hung up.
+            self.header_bytes_sent: list[int] = []
 
     def article(self, sn: int) -> Article | None:
         """The live article `sn`, or None when it is missing or deleted."""
@@ -329,13 +332,22 @@ class ReplicaSite:
             return Response(302, b"", HTML_UTF8, {"Location": location})
         if kind == "redirect_offsite":
             return Response(302, b"", HTML_UTF8, {"Location": faults.OFFSITE_URL})
+        if kind == "redirect":
+            return Response(302, b"", HTML_UTF8, {"Location": fault.location})
         if kind == "no_rows":
             return html_response(templates.list_page([], page=1, total=0, hits={}))
         response = self._route(path, params)
         if kind == "slow":
             response.delay = fault.delay
-        elif kind in ("reset", "truncate"):
-            response.action = kind
+        elif kind in ("reset", "truncate", "endless_headers", "drip"):
+            response.action, response.fault = kind, fault
+        elif kind == "gzip_bomb":
+            response.body, encoding = faults.gzip_bomb(fault.size, fault.layers)
+            response.headers["Content-Encoding"] = encoding
+        elif kind == "huge_attribute":
+            response.body = faults.huge_attribute(response.body, fault.size)
+        elif kind == "append_html":
+            response.body = faults.append_html(response.body, fault.html)
         elif kind == "oversize":
             response.body = faults.pad(response.body, fault.size)
         elif kind == "malformed":
@@ -521,6 +533,12 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         if response.action == "reset":
             self._reset()
             return
+        if response.action == "endless_headers":
+            self._endless_headers(response)
+            return
+        if response.action == "drip":
+            self._drip(response)
+            return
         body = response.body
         declared = len(body) + (4096 if response.action == "truncate" else 0)
         self.send_response(response.status)
@@ -535,6 +553,36 @@ class ReplicaHandler(BaseHTTPRequestHandler):
         if response.action == "truncate":
             self.wfile.flush()
             self.close_connection = True  # the rest of the promised body never comes
+
+    def _endless_headers(self, response: Response) -> None:
+        """A status line, then header lines until the client hangs up (or `size` bytes)."""
+        assert response.fault is not None
+        self.close_connection = True
+        chunk = faults.endless_header_lines(response.fault.line)
+        sent = 0
+        try:
+            self.wfile.write(f"HTTP/1.1 {response.status} OK\r\n".encode())
+            while sent < response.fault.size:
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass  # the client hung up: what it was sent until then is recorded
+        self.server.site.header_bytes_sent.append(sent)
+
+    def _drip(self, response: Response) -> None:
+        """Headers, then the body a byte at a time, `delay` seconds apart."""
+        assert response.fault is not None
+        self.close_connection = True
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        try:
+            for index in range(len(response.body)):
+                self.wfile.write(response.body[index : index + 1])
+                time.sleep(response.fault.delay)
+        except OSError:
+            pass  # the client gave up
 
     def _reset(self) -> None:
         """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed server would."""
