@@ -21,6 +21,7 @@ from unpog_crawler import health
 from unpog_crawler.items import ArticleRecord, Attachment
 from unpog_crawler.lines import page_lines
 from unpog_crawler.parsing import _parse_tree, parse_article
+from unpog_crawler.replica.server import ReplicaSite, serve
 from unpog_crawler.segment import info_row, is_furniture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "unforeseen"
@@ -175,13 +176,17 @@ def test_furniture_lines_by_their_shape(html, furniture):
 # --- A neighbour is not a change ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("template_seed", [None, 3, 11, 27])
 @pytest_twisted.ensureDeferred
-async def test_a_neighbour_added_writes_exactly_one_new_change(replica, db_path):
-    await crawl(replica.base_url, db_path)
-    newest = replica.site.articles()[0]  # its page will now link the new one as "next"
-    replica.site.add(dataclasses.replace(newest, sn=newest.sn + 10, title="A Newer Report"))
+async def test_a_neighbour_added_writes_exactly_one_new_change(db_path, template_seed):
+    """The replica's own template, and generated ones whose prev/next boxes name the
+    neighbours' titles: adding a post changes no other article."""
+    with serve(ReplicaSite(template_seed=template_seed)) as replica:
+        await crawl(replica.base_url, db_path)
+        newest = replica.site.articles()[0]  # its page will now link the new one as "next"
+        replica.site.add(dataclasses.replace(newest, sn=newest.sn + 10, title="A Newer Report"))
 
-    row = await crawl(replica.base_url, db_path)
+        row = await crawl(replica.base_url, db_path)
 
     changes = sqlite3.connect(db_path).execute(
         "select kind from changes where crawl_id = ?", [row["id"]]
