@@ -32,7 +32,7 @@ from lxml import etree
 
 from unpog_crawler.archive import SQLITE_MAX_INTEGER
 from unpog_crawler.cli import main
-from unpog_crawler.output_safety import FORMULA_PREFIXES, csv_cell, terminal_line
+from unpog_crawler.cli.output_safety import FORMULA_PREFIXES, csv_cell, terminal_line
 from unpog_crawler.replica.server import serve
 
 REPO = Path(__file__).resolve().parent.parent

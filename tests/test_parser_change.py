@@ -16,8 +16,9 @@ import pytest
 import pytest_twisted
 from conftest import crawl
 
-from unpog_crawler import parse_pool, parsing
+from unpog_crawler import parse as parsing
 from unpog_crawler.items import ArticleRecord
+from unpog_crawler.parse import pool as parse_pool
 
 EDITED = "/page/sub4_3_view.asp?sn=72"
 OLD = parsing.PARSER_VERSION  # the parser of the first crawl

@@ -10,7 +10,7 @@ from scrapy.http import Headers
 
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
-from unpog_crawler.parsing import (
+from unpog_crawler.parse import (
     PARSER_VERSION,
     PageLinks,
     _plain_link,

@@ -24,7 +24,7 @@ UNPOG_RECHECK_KNOWN = True
 UNPOG_CONDITIONAL_REQUESTS = True
 # Safety net against a paging bug that would link list pages forever.
 UNPOG_MAX_LIST_PAGES = 500
-# Processes that parse pages beside the crawl's own (unpog_crawler.parse_pool). "auto": one
+# Processes that parse pages beside the crawl's own (unpog_crawler.parse.pool). "auto": one
 # when politeness is off (DOWNLOAD_DELAY < 0.25 s) on a multi-core machine, else 0 (inline:
 # a polite crawl leaves the core idle between pages).
 UNPOG_PARSE_WORKERS = "auto"
@@ -139,7 +139,7 @@ DOWNLOADER_MIDDLEWARES = {
     "unpog_crawler.middlewares.SameOriginMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "unpog_crawler.robots.RobotsRulesMiddleware": 100,
-    "unpog_crawler.warc.WarcCaptureMiddleware": 950,
+    "unpog_crawler.capture.WarcCaptureMiddleware": 950,
     # Scrapy's retries, but waiting as long as a server's Retry-After asks (unpog_crawler.retry).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "unpog_crawler.retry.RetryAfterMiddleware": 550,

@@ -318,7 +318,7 @@ def link_identity(link: str, page_url: str) -> str:
 class Board:
     """One list of posts on the site: where its list and view pages live and what to call it.
 
-    Everything the board engine (unpog_crawler.boards) and the parser need to know about a
+    Everything the board engine (unpog_crawler.spiders.boards) and the parser need to know about a
     board is here, so a new board is one declaration.
     """
 

@@ -21,15 +21,15 @@ from w3lib.encoding import html_to_unicode
 
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
-from unpog_crawler.lines import Line, page_lines, region_html
-from unpog_crawler.segment import (
+from unpog_crawler.parse.lines import Line, page_lines, region_html
+from unpog_crawler.parse.segment import (
     NoArticle,
     Segments,
     is_attachment_href,
     is_furniture_image,
     segment,
 )
-from unpog_crawler.text import (
+from unpog_crawler.parse.text import (
     issue_from_issue_page,
     normalise_text,
     parse_dateline,

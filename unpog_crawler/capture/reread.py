@@ -15,9 +15,7 @@ from typing import Any
 
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive
-from unpog_crawler.items import ArticleRecord, NotAnArticle
-from unpog_crawler.parse_pool import read_article_page
-from unpog_crawler.warc import (
+from unpog_crawler.capture import (
     RecordProblem,
     StoredPage,
     StoredRecord,
@@ -25,6 +23,8 @@ from unpog_crawler.warc import (
     read_record,
     resolve_stored,
 )
+from unpog_crawler.items import ArticleRecord, NotAnArticle
+from unpog_crawler.parse.pool import read_article_page
 
 __all__ = [
     "CaptureRereader",

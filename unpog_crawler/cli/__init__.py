@@ -24,10 +24,11 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.defer import deferred_from_coro
 
-from unpog_crawler import __version__, capture_cli, doctor_cli, health, research_cli, runlog
+from unpog_crawler import __version__, health, runlog
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
-from unpog_crawler.cli_options import parse_setting_options
+from unpog_crawler.cli import capture, doctor, research
+from unpog_crawler.cli.options import parse_setting_options
 from unpog_crawler.pipelines import summary_counts
 
 DEMO_DB = "archive/demo.db"
@@ -451,8 +452,5 @@ def explore_hint(db_path: str) -> str:
 
 
 # Commands beyond crawling live in their own modules, each with `register(group)`.
-for _module in (research_cli, doctor_cli, capture_cli):
+for _module in (research, doctor, capture):
     _module.register(main)
-
-if __name__ == "__main__":
-    main()

@@ -2218,7 +2218,7 @@ class Archive:
         return stats
 
     # Captures: the WARC record index (0004) -------------------------------------------------
-    # Written by unpog_crawler.warc during a crawl, read by verify, reparse and cdx.
+    # Written by unpog_crawler.capture during a crawl, read by verify, reparse and cdx.
 
     @_waits_when_busy
     def add_captures(self, rows: list[Mapping[str, Any]]) -> list[int]:
