@@ -16,7 +16,8 @@ import pytest_twisted
 from conftest import crawl
 from warcio.archiveiterator import ArchiveIterator
 
-from unpog_crawler.archive import Archive, _hash_content, _row_content, capture_time
+from unpog_crawler.archive import Archive, capture_time
+from unpog_crawler.archive.content import _hash_content, _row_content
 from unpog_crawler.capture import GZIP_LEVEL
 from unpog_crawler.cli import capture as capture_cli
 from unpog_crawler.replica import faults
