@@ -19,7 +19,8 @@ from conftest import crawl
 
 from unpog_crawler import health
 from unpog_crawler.items import ArticleRecord, Attachment
-from unpog_crawler.parse import _parse_tree, parse_article
+from unpog_crawler.parse import parse_article
+from unpog_crawler.parse.decode import _parse_tree
 from unpog_crawler.parse.lines import page_lines
 from unpog_crawler.parse.segment import info_row, is_furniture
 

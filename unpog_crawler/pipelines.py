@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from scrapy import Spider, signals
 
-from unpog_crawler import health, parse
+from unpog_crawler import health
 from unpog_crawler.archive import Archive, ArchiveError, CurrentParser, utc_now
 from unpog_crawler.capture.reread import CaptureRereader
 from unpog_crawler.items import (
@@ -27,6 +27,7 @@ from unpog_crawler.items import (
     PageFetched,
     PageProblem,
 )
+from unpog_crawler.parse import article as article_parser
 from unpog_crawler.signals import archive_opened
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class ArchivePipeline:
         # version's capture read again by this parser (a parser change is not a site change).
         self.rereader = CaptureRereader(archive, settings.getint("DOWNLOAD_MAXSIZE"))
         self._lock.callback(self.rereader.close)
-        archive.parser = CurrentParser(parse.PARSER_VERSION, self.rereader)
+        archive.parser = CurrentParser(article_parser.PARSER_VERSION, self.rereader)
         # The spider re-checks archived articles; it must not open a second connection to
         # the file in this process (closing it would drop SQLite's POSIX locks).
         spider.archived_urls = archive.live_urls(spider.name)

@@ -48,7 +48,7 @@ VIEW_ID_PARAMS = ("sn", "tb_engagement_sn")
 
 # --- Article view page: the reading order of real pages (SITE.md) -------------------------
 # No CSS class of the live site is known, so the parser finds the article by what every real
-# page says, in this order (parsing/segment.py):
+# page says, in this order (parse/segment.py):
 #   section heading  ->  article heading  ->  [date/place line, repeated heading]  ->  body
 #   ->  [footnotes, signature]  ->  share line "UNPOG : <heading>"  ->  social links line.
 # Everything before the heading and from the share line on is page furniture.

@@ -157,7 +157,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
             "crawl whose parser differs from the one that read the capture), else 0"
         ),
         "parser_version": (
-            "Version of the parser that read the page into this version (parsing."
+            "Version of the parser that read the page into this version (parse."
             "PARSER_VERSION); NULL before 0009 (unknown)"
         ),
     },

@@ -24,7 +24,7 @@ from unpog_crawler.items import ArticleRecord
 class CurrentParser:
     """What the archive knows of the parser that produced the records it is given.
 
-    `version` is recorded on every version written (parsing.PARSER_VERSION). `reread` reads
+    `version` is recorded on every version written (parse.PARSER_VERSION). `reread` reads
     a stored capture (captures.id) again with that parser and judges it as a crawl judges a
     page: the record, or a one-line reason why there is none. Passed in so that the archive
     needs neither the parser nor the WARC reader."""

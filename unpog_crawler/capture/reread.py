@@ -2,7 +2,7 @@
 
 Shared by `unpog reparse` and by the crawl's check that a parser change is not a site change
 (`archive.CurrentParser`), so that a re-read page can never be judged otherwise than a
-fetched one: the same parse (`parse_pool.read_article_page`, which runs
+fetched one: the same parse (`parse.pool.read_article_page`, which runs
 `health.record_problems`), the same verdicts, and the same size cap on decoding.
 """
 

@@ -18,11 +18,11 @@ from typing import Any, TextIO
 
 import click
 
-from unpog_crawler import parse
 from unpog_crawler.archive import Archive, ArchiveError, CurrentParser
 from unpog_crawler.capture import RecordProblem, cdxj_lines, check_capture, resolve_stored
 from unpog_crawler.capture.reread import WarcReader, crawl_max_size, judge_page, stored_page
 from unpog_crawler.cli import options as cli_options
+from unpog_crawler.parse import article as article_parser
 
 PLAIN_LOG_SECONDS = 10.0  # without a terminal: one progress line this often
 TTY_REFRESH_SECONDS = 0.1
@@ -221,7 +221,7 @@ def reparse_captures(
 
     Each page is judged as the crawl judges a page it fetched (`reread.judge_page`): one the
     crawl would not archive (a maintenance page, navigation text) is never a version."""
-    archive.parser = CurrentParser(parse.PARSER_VERSION)
+    archive.parser = CurrentParser(article_parser.PARSER_VERSION)
     reader = WarcReader(archive.path)
     outcomes: Counter[str] = Counter()
     problems: list[str] = []

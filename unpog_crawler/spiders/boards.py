@@ -2,7 +2,7 @@
 
 A board (``site.Board``) is a list of posts with list pages and view pages. The engine owns
 everything that is the same on every board: list paging, view-link discovery (plain and
-``javascript:`` links, via ``parsing.find_links``), canonical URLs, the "no such post"
+``javascript:`` links, via ``parse.find_links``), canonical URLs, the "no such post"
 answer, listing completeness, re-checks of archived articles, conditional requests, and the
 optional sweep for posts no list shows. A spider is a declaration of its boards::
 
