@@ -18,7 +18,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from unpog_crawler.archive import Archive, capture_time
 from unpog_crawler.archive.content import _hash_content, _row_content
-from unpog_crawler.capture import GZIP_LEVEL
+from unpog_crawler.capture.write import GZIP_LEVEL
 from unpog_crawler.cli import capture as capture_cli
 from unpog_crawler.replica import faults
 from unpog_crawler.replica.faults import Fault
@@ -320,7 +320,7 @@ async def test_cdx_lists_every_response_and_revisit_at_its_offset(replica, db_pa
 
 
 def test_surt_keys_match_pywbs_for_the_urls_we_crawl():
-    from unpog_crawler.capture import surt
+    from unpog_crawler.capture.cdx import surt
 
     # Expected values written by the `surt` package that pywb uses (checked by hand).
     assert surt("http://127.0.0.1:8000/page/sub4_3_view.asp?sn=72&b=1&A=2") == (

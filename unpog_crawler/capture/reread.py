@@ -15,14 +15,14 @@ from typing import Any
 
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive
-from unpog_crawler.capture import (
+from unpog_crawler.capture.read import (
     RecordProblem,
     StoredPage,
     StoredRecord,
     page_of,
     read_record,
-    resolve_stored,
 )
+from unpog_crawler.capture.write import resolve_stored
 from unpog_crawler.items import ArticleRecord, NotAnArticle
 from unpog_crawler.parse.pool import read_article_page
 

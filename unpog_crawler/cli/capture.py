@@ -19,8 +19,10 @@ from typing import Any, TextIO
 import click
 
 from unpog_crawler.archive import Archive, ArchiveError, CurrentParser
-from unpog_crawler.capture import RecordProblem, cdxj_lines, check_capture, resolve_stored
+from unpog_crawler.capture.cdx import cdxj_lines
+from unpog_crawler.capture.read import RecordProblem, check_capture
 from unpog_crawler.capture.reread import WarcReader, crawl_max_size, judge_page, stored_page
+from unpog_crawler.capture.write import resolve_stored
 from unpog_crawler.cli import options as cli_options
 from unpog_crawler.parse import article as article_parser
 
