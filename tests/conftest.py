@@ -17,7 +17,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 from twisted.internet.defer import Deferred
 
 from unpog_crawler.archive import Archive
-from unpog_crawler.cli import project_settings
+from unpog_crawler.cli.crawl import project_settings
 from unpog_crawler.replica.server import ReplicaServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures"
