@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import sqlite3
@@ -317,6 +318,54 @@ async def test_cdx_lists_every_response_and_revisit_at_its_offset(replica, db_pa
             assert record.rec_headers.get_header("WARC-Target-URI") == entry["url"]
             kind = "revisit" if entry["mime"] == "warc/revisit" else "response"
             assert record.rec_type == kind
+
+
+# --- Reading only, and crawl numbers ---------------------------------------------------------
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file below `folder`, by relative path, with the SHA-256 of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("command", ["verify", "cdx"])
+@pytest_twisted.ensureDeferred
+async def test_verify_and_cdx_read_a_read_only_archive_and_leave_it_as_it_was(
+    replica, db_path, make_read_only, command
+):
+    """They only read: like the research commands, a read-only file and folder are fine."""
+    await crawl(replica.base_url, db_path)
+    (responses,) = query(
+        db_path, "SELECT COUNT(*) FROM captures WHERE record_type IN ('response', 'revisit')"
+    )[0]
+    before = tree_digest(db_path.parent)
+    make_read_only(db_path)
+    make_read_only(db_path.parent)
+
+    result = run(command, "--db", str(db_path))
+
+    assert result.returncode == 0, result.stderr
+    if command == "verify":
+        assert "all intact" in result.stdout
+    else:
+        assert len(result.stdout.splitlines()) == responses
+    assert tree_digest(db_path.parent) == before  # no byte written, no -wal or -shm left
+
+
+@pytest.mark.parametrize("command", ["cdx", "reparse"])
+def test_a_crawl_number_beyond_sqlite_integers_is_a_one_line_usage_error(db_path, command):
+    Archive(db_path).close()  # an archive to read: the number must be refused, not bound
+
+    result = run(command, "--crawl", str(2**63), "--db", str(db_path))
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "Invalid value for '--crawl'" in errors[0], result.stderr
 
 
 def test_surt_keys_match_pywbs_for_the_urls_we_crawl():
