@@ -33,7 +33,7 @@ from bench.common import (  # noqa: E402
 )
 from unpog_crawler.archive import Archive  # noqa: E402
 from unpog_crawler.items import ArticleRecord  # noqa: E402
-from unpog_crawler.parsing import parse_article  # noqa: E402
+from unpog_crawler.parse import parse_article  # noqa: E402
 from unpog_crawler.replica.content import ARTICLES  # noqa: E402
 from unpog_crawler.replica.server import ReplicaSite  # noqa: E402
 

@@ -22,7 +22,7 @@ from bench.common import (  # noqa: E402
     view_target,
 )
 from unpog_crawler.items import ArticleRecord  # noqa: E402
-from unpog_crawler.parsing import find_links, parse_article, parse_page  # noqa: E402
+from unpog_crawler.parse import find_links, parse_article, parse_page  # noqa: E402
 
 TARGET = 500.0
 Page = tuple[bytes, str, dict[str, str]]

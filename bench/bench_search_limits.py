@@ -22,18 +22,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import print_header, print_table  # noqa: E402
-from unpog_crawler import archive as archive_module  # noqa: E402
 from unpog_crawler.archive import Archive, search_query_problem  # noqa: E402
+from unpog_crawler.archive import reads as archive_reads  # noqa: E402
 
 
 @contextlib.contextmanager
 def limits_lifted() -> Iterator[None]:
     """Archive.search without its query limits (a bench measures what they prevent)."""
-    archive_module.search_query_problem = lambda query, raw: None
+    archive_reads.search_query_problem = lambda query, raw: None
     try:
         yield
     finally:
-        archive_module.search_query_problem = search_query_problem
+        archive_reads.search_query_problem = search_query_problem
 
 
 def common_terms(archive: Archive, count: int) -> list[str]:

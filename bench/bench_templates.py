@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import print_header, print_table  # noqa: E402
-from unpog_crawler.parsing import PARSER_VERSION  # noqa: E402
+from unpog_crawler.parse import PARSER_VERSION  # noqa: E402
 from unpog_crawler.replica.judge import TemplateVerdict, judge_template  # noqa: E402
 
 CLASSES = ("all_exact", "some_not_parsed", "degraded", "silent_wrong")

@@ -6,9 +6,11 @@ through the same settings, spider and pipeline as `unpog crawl`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 from twisted.internet.defer import Deferred
 
 from unpog_crawler.archive import Archive
-from unpog_crawler.cli import project_settings
+from unpog_crawler.cli.crawl import project_settings
 from unpog_crawler.replica.server import ReplicaServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -82,3 +84,26 @@ def wait_for_rows(db_path: Path, table: str, at_least: int, timeout: float = 60)
                 return
         time.sleep(0.02)
     raise AssertionError(f"fewer than {at_least} rows in {table} after {timeout}s")
+
+
+@pytest.fixture
+def make_read_only() -> Iterator[Callable[[Path], None]]:
+    """Makes files and folders unwritable for this user, as a read-only mount does, and
+    writable again afterwards. Root writes through any file mode, so for root: `chattr +i`."""
+    locked: list[Path] = []
+
+    def lock(path: Path) -> None:
+        if os.geteuid() == 0:
+            result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+            if result.returncode:
+                pytest.skip(f"root cannot make a file read-only here: {result.stderr.strip()}")
+        else:
+            path.chmod(path.stat().st_mode & ~0o222)
+        locked.append(path)
+
+    yield lock
+    for path in reversed(locked):
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        else:
+            path.chmod(path.stat().st_mode | 0o200)

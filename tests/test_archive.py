@@ -686,7 +686,7 @@ def test_a_lock_file_replaced_before_it_is_locked_is_not_a_second_lock(db_path, 
     """The race the device-and-inode check closes: a crawl opens the lock file; meanwhile a
     clean-up deletes it and another crawl locks a new one; the first then locks the
     deleted file, which nobody else can see."""
-    import unpog_crawler.archive as archive_module
+    import unpog_crawler.archive.file as archive_module
 
     real_flock = fcntl.flock
     replaced = []

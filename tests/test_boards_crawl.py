@@ -14,7 +14,7 @@ from scrapy.crawler import AsyncCrawlerRunner
 from twisted.internet.defer import Deferred
 
 from unpog_crawler.archive import Archive
-from unpog_crawler.cli import project_settings
+from unpog_crawler.cli.crawl import project_settings
 from unpog_crawler.replica.boards import SECTIONS, Post
 
 # spider -> the replica boards it crawls

@@ -7,8 +7,8 @@ from conftest import fixture_bytes
 
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord
-from unpog_crawler.parsing import find_links, parse_article
-from unpog_crawler.text import parse_dateline, split_title_date
+from unpog_crawler.parse import find_links, parse_article
+from unpog_crawler.parse.text import parse_dateline, split_title_date
 
 HOST = "https://unpog.org"
 PRESS = "/page/sub3_1_view.asp?BoardID=0010&sn=701&page=1&search="

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import sqlite3
@@ -16,12 +17,13 @@ import pytest_twisted
 from conftest import crawl
 from warcio.archiveiterator import ArchiveIterator
 
-from unpog_crawler import capture_cli
-from unpog_crawler.archive import Archive, _hash_content, _row_content, capture_time
+from unpog_crawler.archive import Archive, capture_time
+from unpog_crawler.archive.content import _hash_content, _row_content
+from unpog_crawler.capture.write import GZIP_LEVEL
+from unpog_crawler.cli import capture as capture_cli
 from unpog_crawler.replica import faults
 from unpog_crawler.replica.faults import Fault
 from unpog_crawler.replica.server import ReplicaSite, Response, serve
-from unpog_crawler.warc import GZIP_LEVEL
 
 REPO = Path(__file__).resolve().parent.parent
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
@@ -318,8 +320,56 @@ async def test_cdx_lists_every_response_and_revisit_at_its_offset(replica, db_pa
             assert record.rec_type == kind
 
 
+# --- Reading only, and crawl numbers ---------------------------------------------------------
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file below `folder`, by relative path, with the SHA-256 of its bytes."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.mark.parametrize("command", ["verify", "cdx"])
+@pytest_twisted.ensureDeferred
+async def test_verify_and_cdx_read_a_read_only_archive_and_leave_it_as_it_was(
+    replica, db_path, make_read_only, command
+):
+    """They only read: like the research commands, a read-only file and folder are fine."""
+    await crawl(replica.base_url, db_path)
+    (responses,) = query(
+        db_path, "SELECT COUNT(*) FROM captures WHERE record_type IN ('response', 'revisit')"
+    )[0]
+    before = tree_digest(db_path.parent)
+    make_read_only(db_path)
+    make_read_only(db_path.parent)
+
+    result = run(command, "--db", str(db_path))
+
+    assert result.returncode == 0, result.stderr
+    if command == "verify":
+        assert "all intact" in result.stdout
+    else:
+        assert len(result.stdout.splitlines()) == responses
+    assert tree_digest(db_path.parent) == before  # no byte written, no -wal or -shm left
+
+
+@pytest.mark.parametrize("command", ["cdx", "reparse"])
+def test_a_crawl_number_beyond_sqlite_integers_is_a_one_line_usage_error(db_path, command):
+    Archive(db_path).close()  # an archive to read: the number must be refused, not bound
+
+    result = run(command, "--crawl", str(2**63), "--db", str(db_path))
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "Invalid value for '--crawl'" in errors[0], result.stderr
+
+
 def test_surt_keys_match_pywbs_for_the_urls_we_crawl():
-    from unpog_crawler.warc import surt
+    from unpog_crawler.capture.cdx import surt
 
     # Expected values written by the `surt` package that pywb uses (checked by hand).
     assert surt("http://127.0.0.1:8000/page/sub4_3_view.asp?sn=72&b=1&A=2") == (

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from unpog_crawler.parsing import PARSER_VERSION
+from unpog_crawler.parse import PARSER_VERSION
 from unpog_crawler.replica.faults import Fault
 from unpog_crawler.replica.server import serve
 

@@ -13,7 +13,7 @@ from conftest import crawl
 
 from unpog_crawler import health
 from unpog_crawler.archive import Archive, migrations
-from unpog_crawler.cli import project_settings
+from unpog_crawler.cli.crawl import project_settings
 
 FAST = {"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}
 

@@ -19,7 +19,7 @@ import pytest_twisted
 from conftest import crawl
 
 from unpog_crawler.archive import Archive, utc_now
-from unpog_crawler.cli import exit_status
+from unpog_crawler.cli.crawl import exit_status
 from unpog_crawler.replica.faults import Fault
 
 # A whole-issue page: linked by a list page but not one of its posts, so that only its own

@@ -14,13 +14,12 @@ import csv
 import hashlib
 import io
 import json
-import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from lxml import etree
 
 from unpog_crawler.archive import SQLITE_MAX_INTEGER
 from unpog_crawler.cli import main
-from unpog_crawler.output_safety import FORMULA_PREFIXES, csv_cell, terminal_line
+from unpog_crawler.cli.output_safety import FORMULA_PREFIXES, csv_cell, terminal_line
 from unpog_crawler.replica.server import serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -246,29 +245,6 @@ def test_the_largest_sqlite_integer_is_an_unknown_article_not_an_error(hostile):
 
 
 # --- A read-only archive -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def make_read_only() -> Iterator[Callable[[Path], None]]:
-    """Makes files and folders unwritable for this user, as a read-only mount does, and
-    writable again afterwards. Root writes through any file mode, so for root: `chattr +i`."""
-    locked: list[Path] = []
-
-    def lock(path: Path) -> None:
-        if os.geteuid() == 0:
-            result = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
-            if result.returncode:
-                pytest.skip(f"root cannot make a file read-only here: {result.stderr.strip()}")
-        else:
-            path.chmod(path.stat().st_mode & ~0o222)
-        locked.append(path)
-
-    yield lock
-    for path in reversed(locked):
-        if os.geteuid() == 0:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
-        else:
-            path.chmod(path.stat().st_mode | 0o200)
 
 
 def read(db: Path, *args: str) -> subprocess.CompletedProcess:

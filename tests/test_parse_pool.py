@@ -19,9 +19,9 @@ from conftest import crawl, fixture_bytes
 from scrapy.settings import Settings
 from twisted.internet.defer import Deferred
 
-from unpog_crawler import parse_pool
 from unpog_crawler.items import ArticleRecord
-from unpog_crawler.parse_pool import PageParser, ParserCrashed, read_article_page, worker_count
+from unpog_crawler.parse import pool as parse_pool
+from unpog_crawler.parse.pool import PageParser, ParserCrashed, read_article_page, worker_count
 
 VIEW_URL = "https://unpog.org/page/sub4_3_view.asp?sn=72"
 
@@ -60,7 +60,7 @@ async def awaited(coroutine):
 async def test_a_crawl_parsed_in_a_worker_archives_what_an_inline_crawl_does(
     replica, tmp_path, caplog
 ):
-    caplog.set_level(logging.INFO, logger="unpog_crawler.parse_pool")
+    caplog.set_level(logging.INFO, logger="unpog_crawler.parse.pool")
     inline, pooled = tmp_path / "inline" / "a.db", tmp_path / "pooled" / "a.db"
 
     first = await crawl(replica.base_url, inline, UNPOG_PARSE_WORKERS=0)

@@ -16,11 +16,12 @@ import pytest
 import pytest_twisted
 from conftest import crawl
 
-from unpog_crawler import parse_pool, parsing
 from unpog_crawler.items import ArticleRecord
+from unpog_crawler.parse import article as article_parser
+from unpog_crawler.parse import pool as parse_pool
 
 EDITED = "/page/sub4_3_view.asp?sn=72"
-OLD = parsing.PARSER_VERSION  # the parser of the first crawl
+OLD = article_parser.PARSER_VERSION  # the parser of the first crawl
 NEW = f"{OLD}+test"  # the "newer parser" below
 INLINE = {"UNPOG_PARSE_WORKERS": 0}
 RECRAWL = {**INLINE, "UNPOG_CONDITIONAL_REQUESTS": False}
@@ -47,7 +48,7 @@ def newer_parser(monkeypatch):
 
     def install() -> None:
         monkeypatch.setattr(parse_pool, "parse_page", parse_page)
-        monkeypatch.setattr(parsing, "PARSER_VERSION", NEW)
+        monkeypatch.setattr(article_parser, "PARSER_VERSION", NEW)
 
     return install
 

@@ -10,16 +10,15 @@ from scrapy.http import Headers
 
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
-from unpog_crawler.parsing import (
+from unpog_crawler.parse import (
     PARSER_VERSION,
     PageLinks,
-    _plain_link,
-    _resolved_link,
     decode_html,
     find_links,
     parse_article,
     parse_page,
 )
+from unpog_crawler.parse.links import _plain_link, _resolved_link
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SITE = "https://unpog.org/page/"

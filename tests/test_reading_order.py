@@ -19,10 +19,11 @@ from conftest import crawl
 
 from unpog_crawler import health
 from unpog_crawler.items import ArticleRecord, Attachment
-from unpog_crawler.lines import page_lines
-from unpog_crawler.parsing import _parse_tree, parse_article
+from unpog_crawler.parse import parse_article
+from unpog_crawler.parse.decode import _parse_tree
+from unpog_crawler.parse.lines import page_lines
+from unpog_crawler.parse.segment import info_row, is_furniture
 from unpog_crawler.replica.server import ReplicaSite, serve
-from unpog_crawler.segment import info_row, is_furniture
 
 FIXTURES = Path(__file__).parent / "fixtures" / "unforeseen"
 QUARTERLY = "https://unpog.org/page/sub4_3_view.asp?sn=61&page=1"

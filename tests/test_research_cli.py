@@ -18,8 +18,8 @@ from lxml import etree
 
 from unpog_crawler.archive import Archive
 from unpog_crawler.cli import main
+from unpog_crawler.cli.research import to_json
 from unpog_crawler.replica.server import serve
-from unpog_crawler.research_cli import to_json
 
 EDITED_SN = 20  # "Regional Workshop on Open Government Data"
 DELETED_SN = 83  # "Voluntary National Reviews: Lessons from the Region"

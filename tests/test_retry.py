@@ -9,8 +9,8 @@ import pytest
 import pytest_twisted
 from conftest import crawl
 
+from unpog_crawler.middlewares import retry_after_seconds
 from unpog_crawler.replica.faults import Fault
-from unpog_crawler.retry import retry_after_seconds
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=timezone.utc)
 

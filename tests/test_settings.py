@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy.utils.conf import build_component_list
 
-from unpog_crawler.cli import project_settings
+from unpog_crawler.cli.crawl import project_settings
 
 
 def test_defaults_are_polite_to_the_live_site():

@@ -19,7 +19,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.defer import Deferred
 
-from unpog_crawler.parse_pool import PageParser, ParserCrashed
+from unpog_crawler.parse.pool import PageParser, ParserCrashed
 
 A_PAGE_READ_FOR_MINUTES = 60.0  # seconds; the test ends long before, unless the stop is lost
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from unpog_crawler.text import issue_from_issue_page, normalise_text, parse_date_line, stated_issue
+from unpog_crawler.parse.text import (
+    issue_from_issue_page,
+    normalise_text,
+    parse_date_line,
+    stated_issue,
+)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ UNPOG_RECHECK_KNOWN = True
 UNPOG_CONDITIONAL_REQUESTS = True
 # Safety net against a paging bug that would link list pages forever.
 UNPOG_MAX_LIST_PAGES = 500
-# Processes that parse pages beside the crawl's own (unpog_crawler.parse_pool). "auto": one
+# Processes that parse pages beside the crawl's own (unpog_crawler.parse.pool). "auto": one
 # when politeness is off (DOWNLOAD_DELAY < 0.25 s) on a multi-core machine, else 0 (inline:
 # a polite crawl leaves the core idle between pages).
 UNPOG_PARSE_WORKERS = "auto"
@@ -75,8 +75,8 @@ USER_AGENT = (
     "archives UNPOG's public news pages)"
 )
 ROBOTSTXT_OBEY = True
-# robots.txt as RFC 9309 reads it (unpog_crawler.robots): read up to this many bytes; one
-# that answers 5xx or cannot be fetched means "crawl nothing now", 4xx means "no rules".
+# robots.txt as RFC 9309 reads it (middlewares.RobotsRulesMiddleware): read up to this many
+# bytes; one that answers 5xx or cannot be fetched means "crawl nothing now", 4xx "no rules".
 UNPOG_ROBOTS_MAX_SIZE = 512 * 1024
 CONCURRENT_REQUESTS = 2
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
@@ -126,7 +126,7 @@ SPIDER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     # Downloads an article's files before the archive records it (issue 3; off with
     # UNPOG_DOWNLOAD_FILES=0).
-    "unpog_crawler.files.ArchiveFilesPipeline": 200,
+    "unpog_crawler.pipelines.ArchiveFilesPipeline": 200,
     "unpog_crawler.pipelines.ArchivePipeline": 300,
 }
 
@@ -138,11 +138,11 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "unpog_crawler.middlewares.SameOriginMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "unpog_crawler.robots.RobotsRulesMiddleware": 100,
-    "unpog_crawler.warc.WarcCaptureMiddleware": 950,
-    # Scrapy's retries, but waiting as long as a server's Retry-After asks (unpog_crawler.retry).
+    "unpog_crawler.middlewares.RobotsRulesMiddleware": 100,
+    "unpog_crawler.middlewares.WarcCaptureMiddleware": 950,
+    # Scrapy's retries, but waiting as long as a server's Retry-After asks (RetryAfterMiddleware).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "unpog_crawler.retry.RetryAfterMiddleware": 550,
+    "unpog_crawler.middlewares.RetryAfterMiddleware": 550,
 }
 UNPOG_WARC_ENABLED = True
 UNPOG_WARC_DIR = ""  # empty: warc/ beside UNPOG_ARCHIVE_DB (archive/warc/)

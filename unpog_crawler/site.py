@@ -48,7 +48,7 @@ VIEW_ID_PARAMS = ("sn", "tb_engagement_sn")
 
 # --- Article view page: the reading order of real pages (SITE.md) -------------------------
 # No CSS class of the live site is known, so the parser finds the article by what every real
-# page says, in this order (parsing/segment.py):
+# page says, in this order (parse/segment.py):
 #   section heading  ->  article heading  ->  [date/place line, repeated heading]  ->  body
 #   ->  [footnotes, signature]  ->  share line "UNPOG : <heading>"  ->  social links line.
 # Everything before the heading and from the share line on is page furniture.
@@ -318,7 +318,7 @@ def link_identity(link: str, page_url: str) -> str:
 class Board:
     """One list of posts on the site: where its list and view pages live and what to call it.
 
-    Everything the board engine (unpog_crawler.boards) and the parser need to know about a
+    Everything the board engine (unpog_crawler.spiders.boards) and the parser need to know about a
     board is here, so a new board is one declaration.
     """
 

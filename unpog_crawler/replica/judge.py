@@ -17,7 +17,7 @@ from typing import Any
 
 from unpog_crawler import health
 from unpog_crawler.items import ArticleRecord, NotAnArticle
-from unpog_crawler.parsing import parse_article
+from unpog_crawler.parse import parse_article
 from unpog_crawler.replica import truth
 from unpog_crawler.replica.server import ReplicaSite
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
 import re
 import socket
 import struct
@@ -18,14 +17,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http import HTTPStatus
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from unpog_crawler.replica import faults, gen_site, templates
+from unpog_crawler.replica import faults, gen_site, redesign, templates
 from unpog_crawler.replica.boards import BoardState
 from unpog_crawler.replica.content import (
     ARTICLES,
@@ -36,28 +34,20 @@ from unpog_crawler.replica.content import (
 )
 from unpog_crawler.replica.faults import Fault
 from unpog_crawler.replica.generated import TemplateStyle
+from unpog_crawler.replica.responses import (
+    HTML_UTF8,
+    Response,
+    error_response,
+    html_response,
+    image_response,
+    list_etag,
+    not_modified,
+    view_etag,
+)
 
-HTML_UTF8 = "text/html; charset=utf-8"
-IMAGE_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-}
 LIST_PATH = "/page/sub4_3_list.asp"
 VIEW_PATH = "/page/sub4_3_view.asp"
 TEMPLATES = ("classic", "redesign")
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    content_type: str = HTML_UTF8
-    headers: dict[str, str] = field(default_factory=dict)
-    action: str | None = None  # a connection fault for the handler: "reset", "truncate", ...
-    delay: float = 0.0  # seconds the handler waits before answering
-    fault: Fault | None = None  # the fault the handler carries out, for its parameters
 
 
 @dataclass
@@ -376,7 +366,7 @@ class ReplicaSite:
             if style is not None:
                 return Response(200, *gen_site.issue_view(style, issue, self.articles()))
             if self._template == "redesign":
-                return html_response(templates.redesign_issue_page(issue))
+                return html_response(redesign.redesign_issue_page(issue))
             return html_response(templates.issue_page(issue))
         if path.startswith("/upload/"):
             return image_response(path)
@@ -419,7 +409,7 @@ class ReplicaSite:
             return Response(200, *answer)
         if self._template == "redesign":
             return html_response(
-                templates.redesign_list_page(rows, page=page, pages=self.page_count())
+                redesign.redesign_list_page(rows, page=page, pages=self.page_count())
             )
         response = html_response(
             templates.list_page(
@@ -442,7 +432,7 @@ class ReplicaSite:
             hits = self._hits[sn]
             live = self.articles()
             if self._template == "redesign":
-                return html_response(templates.redesign_view_page(article))
+                return html_response(redesign.redesign_view_page(article))
         index = next(i for i, a in enumerate(live) if a.sn == sn)
         newer = live[index - 1] if index > 0 else None
         older = live[index + 1] if index + 1 < len(live) else None
@@ -457,56 +447,9 @@ class ReplicaSite:
         return Response(200, body, content_type, {"ETag": view_etag(article, older, newer, page)})
 
 
-def view_etag(article: Article, older: Article | None, newer: Article | None, page: int) -> str:
-    """An entity tag from what the page shows, except its view counter: like a server that
-    derives it from the stored post, it changes when the post or its neighbours change."""
-    neighbours = (older and older.sn, newer and newer.sn, page)
-    shown = repr((dataclasses.replace(article, hits=0), neighbours))
-    return '"' + hashlib.sha1(shown.encode()).hexdigest()[:16] + '"'
-
-
-def list_etag(rows: list[Article], page: int, total: int, issues: list[IssuePage]) -> str:
-    """An entity tag from the posts a list page shows (not their view counters), its place
-    in the paging and the whole-issue links: it changes when the page's links change."""
-    shown = repr(([dataclasses.replace(a, hits=0) for a in rows], page, total, issues))
-    return '"' + hashlib.sha1(shown.encode()).hexdigest()[:16] + '"'
-
-
-def not_modified(response: Response, if_none_match: str | None) -> Response:
-    """304 with no body when the client already holds this entity (RFC 9110, 13.1.2)."""
-    etag = response.headers.get("ETag")
-    if response.status != 200 or not etag or not if_none_match:
-        return response
-    held = {tag.strip() for tag in if_none_match.split(",")}
-    if etag in held or "*" in held:
-        return Response(304, b"", response.content_type, {"ETag": etag})
-    return response
-
-
 def check_layout(layout: str) -> None:
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
-
-
-def html_response(page: str, status: int = 200) -> Response:
-    return Response(status, page.encode("utf-8"))
-
-
-def error_response(status: int) -> Response:
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Error"
-    return html_response(templates.error_page(status, reason), status)
-
-
-def image_response(path: str) -> Response:
-    extension = path[path.rfind(".") :] if "." in path else ""
-    content_type = IMAGE_TYPES.get(extension)
-    if content_type is None:
-        return error_response(404)
-    body = templates.jpeg_bytes() if content_type == "image/jpeg" else templates.png_bytes()
-    return Response(200, body, content_type)
 
 
 class ReplicaHandler(BaseHTTPRequestHandler):

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from unpog_crawler import site
-from unpog_crawler.boards import BoardSpider
+from unpog_crawler.spiders.boards import BoardSpider
 
 _BOARD_ID_RE = re.compile(r"^\d{1,6}$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from unpog_crawler import site
-from unpog_crawler.boards import BoardSpider
+from unpog_crawler.spiders.boards import BoardSpider
 
 
 class PublicationsSpider(BoardSpider):

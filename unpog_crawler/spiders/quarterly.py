@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from unpog_crawler import site
-from unpog_crawler.boards import BoardSpider
+from unpog_crawler.spiders.boards import BoardSpider
 
 
 class QuarterlySpider(BoardSpider):

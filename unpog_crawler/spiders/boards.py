@@ -2,7 +2,7 @@
 
 A board (``site.Board``) is a list of posts with list pages and view pages. The engine owns
 everything that is the same on every board: list paging, view-link discovery (plain and
-``javascript:`` links, via ``parsing.find_links``), canonical URLs, the "no such post"
+``javascript:`` links, via ``parse.find_links``), canonical URLs, the "no such post"
 answer, listing completeness, re-checks of archived articles, conditional requests, and the
 optional sweep for posts no list shows. A spider is a declaration of its boards::
 
@@ -12,7 +12,7 @@ optional sweep for posts no list shows. A spider is a declaration of its boards:
         def declare_boards(self, settings):
             return (site.YOUTH,)
 
-Pages are read by the pure functions of ``unpog_crawler.parsing``; records go to the
+Pages are read by the pure functions of ``unpog_crawler.parse``; records go to the
 archive through the item pipelines.
 """
 
@@ -39,8 +39,8 @@ from unpog_crawler.items import (
     PageFetched,
     PageProblem,
 )
-from unpog_crawler.parse_pool import PageParser, ParserCrashed, worker_count
-from unpog_crawler.parsing import PageLinks
+from unpog_crawler.parse import PageLinks
+from unpog_crawler.parse.pool import PageParser, ParserCrashed, worker_count
 
 GONE_STATUSES = (404, 410)
 TRUE_WORDS = ("1", "true", "yes", "on")

@@ -2,7 +2,7 @@
 
 Shared by `unpog reparse` and by the crawl's check that a parser change is not a site change
 (`archive.CurrentParser`), so that a re-read page can never be judged otherwise than a
-fetched one: the same parse (`parse_pool.read_article_page`, which runs
+fetched one: the same parse (`parse.pool.read_article_page`, which runs
 `health.record_problems`), the same verdicts, and the same size cap on decoding.
 """
 
@@ -15,16 +15,16 @@ from typing import Any
 
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive
-from unpog_crawler.items import ArticleRecord, NotAnArticle
-from unpog_crawler.parse_pool import read_article_page
-from unpog_crawler.warc import (
+from unpog_crawler.capture.read import (
     RecordProblem,
     StoredPage,
     StoredRecord,
     page_of,
     read_record,
-    resolve_stored,
 )
+from unpog_crawler.capture.write import resolve_stored
+from unpog_crawler.items import ArticleRecord, NotAnArticle
+from unpog_crawler.parse.pool import read_article_page
 
 __all__ = [
     "CaptureRereader",

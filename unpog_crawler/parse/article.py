@@ -1,35 +1,29 @@
-"""Pure page parsing: bytes in, records out. No network, no database.
-
-All site-specific selectors and patterns come from ``site``; this module only applies them.
-"""
+"""An article page to its record: the reading order (`lines`, `segment`) gives the parts,
+and this module makes the record's fields of them."""
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
-import lxml.etree
 import lxml.html
 import nh3
-from lxml.cssselect import CSSSelector
-from w3lib.encoding import html_to_unicode
 
 from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord, Attachment, NotAnArticle
-from unpog_crawler.lines import Line, page_lines, region_html
-from unpog_crawler.segment import (
+from unpog_crawler.parse.decode import _not_html, _parse_tree, decode_html
+from unpog_crawler.parse.lines import Line, page_lines, region_html
+from unpog_crawler.parse.links import PageLinks, _links_from_tree
+from unpog_crawler.parse.segment import (
     NoArticle,
     Segments,
     is_attachment_href,
     is_furniture_image,
     segment,
 )
-from unpog_crawler.text import (
+from unpog_crawler.parse.text import (
     issue_from_issue_page,
     normalise_text,
     parse_dateline,
@@ -37,74 +31,10 @@ from unpog_crawler.text import (
     stated_issue,
 )
 
-# Bumped whenever the same page bytes may parse to different fields: the archive records it
-# on every version, so that a parser change is never mistaken for a change of the site.
+# Bumped whenever the same page bytes may parse to different fields (a change anywhere in
+# parse/): the archive records it on every version, so that a parser change is never mistaken
+# for a change of the site. Read at run time as `article.PARSER_VERSION` (tests patch it).
 PARSER_VERSION = "2"
-
-# --- Decoding ---------------------------------------------------------------------------
-
-
-def _header(headers: Mapping | None, name: str) -> str | None:
-    """A header's value from a plain dict or Scrapy Headers (bytes keys, list values)."""
-    if not headers:
-        return None
-    for key, value in headers.items():
-        key = key.decode("latin-1") if isinstance(key, bytes) else str(key)
-        if key.lower() != name:
-            continue
-        if isinstance(value, (list, tuple)):
-            value = value[-1] if value else b""
-        return value.decode("latin-1") if isinstance(value, bytes) else str(value)
-    return None
-
-
-def decode_html(body: bytes, headers: Mapping[str, str | bytes] | None = None) -> tuple[str, str]:
-    """(text, encoding): HTTP header charset wins, then BOM, then <meta>; EUC-KR -> cp949."""
-    encoding, text = html_to_unicode(_header(headers, "content-type"), body)
-    return text, codecs.lookup(encoding).name  # one spelling: "utf8" -> "utf-8"
-
-
-def _parse_tree(text: str) -> lxml.html.HtmlElement | None:
-    # Re-encode to UTF-8 and say so: lxml rejects str input with an XML encoding
-    # declaration, and must not re-read the page's own <meta> charset.
-    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
-    try:
-        return lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
-    except (lxml.etree.ParserError, ValueError):
-        return None
-
-
-def _not_html(body: bytes, headers: Mapping | None) -> str | None:
-    """Why the response cannot be an HTML page, or None."""
-    if not body or not body.strip():
-        return "empty response body"
-    content_type = (_header(headers, "content-type") or "").lower()
-    if content_type and "html" not in content_type and "xml" not in content_type:
-        return f"not an HTML page (content-type {content_type})"
-    if b"<" not in body[:4096]:
-        return "not an HTML page (no markup)"
-    return None
-
-
-# --- Page structure ---------------------------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def _css(selector: str) -> CSSSelector:
-    """`selector` compiled once: `el.cssselect()` re-translates CSS to XPath on every call."""
-    return CSSSelector(selector, translator="html")
-
-
-def _select(root: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
-    """What `root.cssselect(selector)` returns, with the compiled selector."""
-    return _css(selector)(root)
-
-
-def _blocks(doc: lxml.html.HtmlElement, selectors: Iterable[str]) -> list[lxml.html.HtmlElement]:
-    return [el for selector in selectors for el in _select(doc, selector)]
-
-
-# --- Fields -------------------------------------------------------------------------------
 
 _ALLOWED_TAGS = {
     "p", "br", "ul", "ol", "li", "strong", "em", "b", "i", "u", "sup", "sub", "a", "img",
@@ -214,9 +144,6 @@ def _dateline(lines: list[Line]) -> tuple[str, str] | None:
         if found:
             return found
     return None
-
-
-# --- Articles ---------------------------------------------------------------------------
 
 
 def _no_article(doc: lxml.html.HtmlElement, text: str, url: str, why: str) -> NotAnArticle:
@@ -332,143 +259,3 @@ def _notes(parts: Segments) -> tuple[str, ...]:
     notes += [f"furniture lines dropped: {len(parts.furniture)}"] if parts.furniture else []
     notes += [f"landmark missing: {name}" for name in parts.missing]
     return tuple(notes)
-
-
-# --- Links ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PageLinks:
-    """Canonical URLs a list or view page links to, in page order, without repeats."""
-
-    views: tuple[str, ...] = ()
-    issue_pages: tuple[str, ...] = ()
-    list_pages: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=(), compare=False)
-
-
-def _js_links(script: str, board: site.Board) -> tuple[str | None, str | None]:
-    """(view URL, list URL) that a javascript: href or onclick handler leads to.
-
-    A bare id in a script means a post of the board whose page carries the script.
-    """
-    view = site.JS_VIEW_RE.search(script)
-    page = site.JS_PAGE_RE.search(script)
-    return (
-        board.view_url(view["id"]) if view else None,
-        board.list_url(page["page"]) if page else None,  # digits as given: no int() limit
-    )
-
-
-def _plain_link(
-    href: str, url: str, board: site.Board, url_without_query: str | None = None
-) -> tuple[str | None, str | None, str | None]:
-    """(view, issue page, list page) canonical URL of an ordinary href on our hosts."""
-    # An href with a path or a query resolves the same against the page URL with or without
-    # the page's query (urljoin keeps the base's query only for a bare "?" or "scheme:"):
-    # list pages differ only by ?page=, so without it the cache below hits.
-    if not _has_path_or_query(href):
-        return _resolved_link(href, url, board)
-    return _resolved_link(href, url_without_query or _without_query(url), board)
-
-
-@lru_cache(maxsize=8192)
-def _has_path_or_query(href: str) -> bool:
-    """Cached: a list page repeats the same paging hrefs as every other list page."""
-    parts = urlsplit(href)
-    return bool(parts.path or parts.query)
-
-
-def _without_query(url: str) -> str:
-    return url.split("#", 1)[0].split("?", 1)[0]
-
-
-@lru_cache(maxsize=8192)
-def _resolved_link(
-    href: str, url: str, board: site.Board
-) -> tuple[str | None, str | None, str | None]:
-    """_plain_link, cached: every list page repeats the same paging and menu links."""
-    absolute = urljoin(url, href)
-    parts = urlsplit(absolute)
-    if parts.scheme not in ("http", "https") or not site.is_site_host(
-        parts.netloc, urlsplit(url).netloc
-    ):
-        return None, None, None
-    canonical = site.canonical_url(absolute)
-    path = canonical.split("?")[0]
-    if board.owns_view(canonical):
-        return canonical, None, None
-    if board.section == site.SECTION and site.ISSUE_PAGE_RE.search(path):
-        return None, canonical, None
-    return None, None, canonical if board.owns_list(canonical) else None
-
-
-def _paging_elements(doc: lxml.html.HtmlElement) -> set:
-    return {el for block in _blocks(doc, site.PAGING_SELECTORS) for el in block.iter()}
-
-
-class _LinkCollector:
-    """Ordered, de-duplicated canonical links of one page."""
-
-    def __init__(self, url: str, paging: set, board: site.Board) -> None:
-        self.url, self.paging, self.board = url, paging, board
-        self.url_without_query = _without_query(url)
-        self.views: dict[str, None] = {}
-        self.issues: dict[str, None] = {}
-        self.lists: dict[str, None] = {}
-
-    def add(self, el: lxml.html.HtmlElement) -> None:
-        href = (el.get("href") or "").strip()
-        onclick = el.get("onclick")
-        scripts = [onclick[: site.JS_SCAN_CHARS]] if onclick else []
-        if href[:11].lower() == "javascript:":
-            scripts, href = [*scripts, href[: site.JS_SCAN_CHARS]], ""
-        # Without a recognised paging block, list links anywhere count (noted, not lost).
-        in_paging = not self.paging or el in self.paging
-        hrefs = [href] if href and not href.startswith("#") else []
-        for script in scripts:
-            view, page = _js_links(script, self.board)
-            self._keep(view, None, page if in_paging else None)
-            hrefs += site.JS_URL_RE.findall(script)
-        for link in hrefs:
-            if len(link) > site.MAX_LINK_CHARS:
-                continue
-            view, issue, page = _plain_link(link, self.url, self.board, self.url_without_query)
-            self._keep(view, issue, page if in_paging else None)
-
-    def _keep(self, view: str | None, issue: str | None, page: str | None) -> None:
-        if view:
-            self.views[view] = None
-        if issue:
-            self.issues[issue] = None
-        if page:
-            self.lists[page] = None
-
-
-def find_links(
-    body: bytes,
-    url: str,
-    headers: Mapping[str, str | bytes] | None = None,
-    board: site.Board | None = None,
-) -> PageLinks:
-    """Views, whole-issue pages and list pages of `board` that a page links to.
-
-    `board` defaults to the board the page's own URL belongs to.
-    """
-    doc = _parse_tree(decode_html(body, headers)[0]) if body and body.strip() else None
-    return _links_from_tree(doc, url, board)
-
-
-def _links_from_tree(
-    doc: lxml.html.HtmlElement | None, url: str, board: site.Board | None
-) -> PageLinks:
-    """find_links on a parsed page (left unchanged)."""
-    if doc is None:
-        return PageLinks(notes=("not an HTML page",))
-    board = board or site.board_for_url(url)
-    paging = _paging_elements(doc)
-    collector = _LinkCollector(url, paging, board)
-    for el in doc.xpath("//*[@href or @onclick]"):
-        collector.add(el)
-    notes = () if paging else ("paging: no paging block matched; list links from whole page",)
-    return PageLinks(tuple(collector.views), tuple(collector.issues), tuple(collector.lists), notes)

@@ -30,7 +30,7 @@ from typing import Any
 
 from unpog_crawler import health, site
 from unpog_crawler.items import ArticleRecord, NotAnArticle
-from unpog_crawler.parsing import PageLinks, find_links, parse_page
+from unpog_crawler.parse import PageLinks, find_links, parse_page
 
 logger = logging.getLogger(__name__)
 
@@ -349,7 +349,7 @@ class _Workers:
         # forkserver, not fork: forking a process that runs a reactor and threads can copy
         # a lock in a held state; the server process imports the parser once.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["unpog_crawler.parse_pool"])
+        context.set_forkserver_preload(["unpog_crawler.parse.pool"])
         self.workers: list[_Worker] = []
         try:
             for _ in range(count):

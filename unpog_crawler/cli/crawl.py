@@ -1,12 +1,10 @@
-"""The `unpog` command: crawl UNPOG into the archive without knowing Scrapy.
+"""`unpog crawl`: the one command for schedulers (cron, systemd), see
+docs/running-on-a-schedule.md. It runs the spiders one after another into the archive,
+logs each spider's run to `<archive dir>/logs/` (`unpog_crawler.runlog`), and
+`--report FILE.json` writes what the run found for other tools.
 
-Each command is a thin layer: it checks its arguments, opens what it needs and calls the
-library. Exit status: 0 healthy, 1 when a crawl failed, was incomplete or hit errors,
-2 on a usage error (bad option, unreadable archive).
-
-`unpog crawl` is the one command for schedulers (cron, systemd): see
-docs/running-on-a-schedule.md. Each spider's run is logged to `<archive dir>/logs/`
-(`unpog_crawler.runlog`), and `--report FILE.json` writes what the run found for other tools.
+Exit status: 0 healthy, 1 when a crawl failed, was incomplete or hit errors, 2 on a usage
+error (bad option, unusable archive).
 """
 
 from __future__ import annotations
@@ -24,14 +22,15 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.defer import deferred_from_coro
 
-from unpog_crawler import __version__, capture_cli, doctor_cli, health, research_cli, runlog
+from unpog_crawler import __version__, health, runlog
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
-from unpog_crawler.cli_options import parse_setting_options
+from unpog_crawler.cli.options import parse_setting_options
 from unpog_crawler.pipelines import summary_counts
 
-DEMO_DB = "archive/demo.db"
 REPORT_FORMAT = "unpog-crawl-report/1"
+
+
 COUNT_COLUMNS = (
     "pages",
     "articles_seen",
@@ -160,20 +159,7 @@ def summary_line(row: dict[str, Any]) -> str:
     return f"{row['spider']}: crawl {row['id']} {row['status']}, {summary_counts(row)}"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="unpog")
-def main() -> None:
-    """Crawl UNPOG's news pages into a versioned SQLite archive.
-
-    \b
-    Examples:
-      unpog crawl                          # crawl https://unpog.org into archive/unpog.db
-      unpog crawl --base-url http://127.0.0.1:8000 --db /tmp/test.db
-      unpog demo                           # try it all on a local replica of the site
-    """
-
-
-@main.command()
+@click.command()
 @click.option("--base-url", help="Site to crawl (default https://unpog.org).", metavar="URL")
 @click.option("--db", "db_path", help="Archive file (default archive/unpog.db).", metavar="PATH")
 @click.option(
@@ -392,67 +378,6 @@ def choose_spiders(settings: Settings, requested: tuple[str, ...]) -> list[str]:
     return list(requested) or available
 
 
-@main.command()
-@click.option(
-    "--db",
-    "db_path",
-    default=DEMO_DB,
-    show_default=True,
-    metavar="PATH",
-    help="Archive file for the demo.",
-)
-@click.option("--port", default=0, show_default=True, help="Port for the replica (0: any free).")
-def demo(db_path: str, port: int) -> None:
-    """Serve the built-in replica of the site on 127.0.0.1 and crawl it with every spider.
-
-    Nothing reaches the live site. Run it twice to see that an unchanged site
-    writes no new versions.
-
-    \b
-    Example:
-      unpog demo && sqlite3 archive/demo.db "select source_id, kind, title from articles"
-    """
-    from unpog_crawler.replica.server import serve
-
-    check_archive(db_path)
-    with serve(port=port) as server:
-        click.echo(f"Replica of the site serving at {server.base_url}")
-        overrides = demo_settings(server.base_url, db_path)
-        overrides["UNPOG_PROGRESS"] = sys.stderr.isatty()
-        settings = project_settings(overrides)
-        rows = run_crawls(settings, spider_names(settings))
-    for row in rows:
-        click.echo(summary_line(row))
-    click.echo(explore_hint(db_path))
-    sys.exit(exit_status(rows))
-
-
-def demo_settings(base_url: str, db_path: str) -> dict[str, Any]:
-    """A local replica needs no politeness: crawl it at full speed, quietly."""
-    return {
-        "UNPOG_BASE_URL": base_url,
-        "UNPOG_ARCHIVE_DB": db_path,
-        "DOWNLOAD_DELAY": 0,
-        "AUTOTHROTTLE_ENABLED": False,
-        "CONCURRENT_REQUESTS": 8,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def explore_hint(db_path: str) -> str:
-    path = Path(db_path)
-    return (
-        "\nExplore the archive:\n"
-        f'  sqlite3 {path} "select source_id, kind, title from articles"\n'
-        f'  sqlite-utils {path} "select version, changed_fields from versions" --table\n'
-        f"  datasette {path}\n"
-    )
-
-
-# Commands beyond crawling live in their own modules, each with `register(group)`.
-for _module in (research_cli, doctor_cli, capture_cli):
-    _module.register(main)
-
-if __name__ == "__main__":
-    main()
+def register(group: click.Group) -> None:
+    """Add `unpog crawl` to the `unpog` group."""
+    group.add_command(crawl)

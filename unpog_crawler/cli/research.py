@@ -25,7 +25,6 @@ from typing import Any
 
 import click
 
-from unpog_crawler import cli_options
 from unpog_crawler.archive import (
     SEARCH_ORDERS,
     SQLITE_MAX_INTEGER,
@@ -33,8 +32,9 @@ from unpog_crawler.archive import (
     ArchiveError,
     beyond_sqlite_integer,
 )
+from unpog_crawler.cli import options as cli_options
+from unpog_crawler.cli.output_safety import csv_cell, json_text, terminal_line, terminal_text
 from unpog_crawler.items import CONTENT_FIELDS
-from unpog_crawler.output_safety import csv_cell, json_text, terminal_line, terminal_text
 
 EXPORT_FORMATS = ("csv", "json", "ndjson")
 # The fields compared field by field in a diff; body_text gets a unified diff of its own.

@@ -26,10 +26,10 @@ from twisted.python.failure import Failure
 
 from unpog_crawler import health, site
 from unpog_crawler import settings as defaults
-from unpog_crawler.boards import response_headers
-from unpog_crawler.cli_options import parse_setting_options
+from unpog_crawler.cli.options import parse_setting_options
 from unpog_crawler.items import ArticleRecord, NotAnArticle
-from unpog_crawler.parsing import find_links, parse_article
+from unpog_crawler.parse import find_links, parse_article
+from unpog_crawler.spiders.boards import response_headers
 
 # Seconds a request may take in all (Scrapy's DOWNLOAD_TIMEOUT is per request, not per
 # read: a server that drips a byte now and then cannot stretch it), and the whole run.

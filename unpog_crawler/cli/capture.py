@@ -18,10 +18,13 @@ from typing import Any, TextIO
 
 import click
 
-from unpog_crawler import cli_options, parsing
 from unpog_crawler.archive import Archive, ArchiveError, CurrentParser
-from unpog_crawler.reread import WarcReader, crawl_max_size, judge_page, stored_page
-from unpog_crawler.warc import RecordProblem, cdxj_lines, check_capture, resolve_stored
+from unpog_crawler.capture.cdx import cdxj_lines
+from unpog_crawler.capture.read import RecordProblem, check_capture
+from unpog_crawler.capture.reread import WarcReader, crawl_max_size, judge_page, stored_page
+from unpog_crawler.capture.write import resolve_stored
+from unpog_crawler.cli import options as cli_options
+from unpog_crawler.parse import article as article_parser
 
 PLAIN_LOG_SECONDS = 10.0  # without a terminal: one progress line this often
 TTY_REFRESH_SECONDS = 0.1
@@ -32,9 +35,11 @@ class ArchiveProblem(click.ClickException):
 
 
 @contextlib.contextmanager
-def open_archive(db_path: str) -> Iterator[Archive]:
+def open_archive(db_path: str, *, read_only: bool = False) -> Iterator[Archive]:
+    """The archive at db_path (never created); `read_only` for the commands that only read it,
+    so that a read-only file, folder or mount is fine, as for the research commands."""
     try:
-        archive = Archive(db_path, create=False)
+        archive = Archive.open_read_only(db_path) if read_only else Archive(db_path, create=False)
     except ArchiveError as error:
         raise ArchiveProblem(str(error)) from None
     try:
@@ -64,10 +69,7 @@ db_option = cli_options.db_option(
 )
 
 
-def crawl_option(function: Any) -> Any:
-    return click.option(
-        "--crawl", "crawl_id", type=int, metavar="N", help="Only the captures of crawl N."
-    )(function)
+crawl_option = cli_options.crawl_option("Only the captures of crawl N.")
 
 
 # --- Progress ----------------------------------------------------------------------------------
@@ -196,7 +198,7 @@ def verify(db_path: str) -> None:
     Example:
       unpog verify --db archive/unpog.db
     """
-    with open_archive(db_path) as archive:
+    with open_archive(db_path, read_only=True) as archive:
         progress = Progress("verify", archive.count_captures())
         problems, warnings = verify_captures(archive, progress)
         progress.finish()
@@ -220,7 +222,7 @@ def reparse_captures(
 
     Each page is judged as the crawl judges a page it fetched (`reread.judge_page`): one the
     crawl would not archive (a maintenance page, navigation text) is never a version."""
-    archive.parser = CurrentParser(parsing.PARSER_VERSION)
+    archive.parser = CurrentParser(article_parser.PARSER_VERSION)
     reader = WarcReader(archive.path)
     outcomes: Counter[str] = Counter()
     problems: list[str] = []
@@ -305,7 +307,7 @@ def cdx(db_path: str, crawl_id: int | None, output: str | None) -> None:
     Example:
       unpog cdx -o collections/unpog/indexes/unpog.cdxj
     """
-    with open_archive(db_path) as archive:
+    with open_archive(db_path, read_only=True) as archive:
         lines = list(cdxj_lines(archive.captures(crawl_id=crawl_id)))
     text = "".join(f"{line}\n" for line in lines)
     if output:

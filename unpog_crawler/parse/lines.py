@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import lxml.html
 
-from unpog_crawler.text import flatten_text
+from unpog_crawler.parse.text import flatten_text
 
 # Elements that end a line, as a browser breaks them.
 BLOCK_TAGS = frozenset({

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
 from unpog_crawler import site
-from unpog_crawler.lines import Image, Line
-from unpog_crawler.text import parse_date_line, split_title_date
+from unpog_crawler.parse.lines import Image, Line
+from unpog_crawler.parse.text import parse_date_line, split_title_date
 
 _FOOTNOTE_RE = re.compile(r"^\[\d+\]")
 _MARKER_RE = re.compile(r"\[\d+\]")
