@@ -64,6 +64,15 @@ async def crawl(base_url: str, db_path: Path, spider: str = "quarterly", **overr
         archive.close()
 
 
+def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
+    """Rows of `sql` on the archive file, read as any other process would."""
+    connection = sqlite3.connect(db_path)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
 def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 

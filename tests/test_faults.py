@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from conftest import crawl
+from conftest import crawl, query
 
 from unpog_crawler.replica.faults import Fault
 from unpog_crawler.replica.server import ReplicaServer
@@ -29,14 +29,6 @@ LIST_1 = "/page/sub4_3_list.asp?page=1"
 # Few retries keep each faulty crawl to a second or two. The timeout is short only where a
 # test waits for it (the slow fault): elsewhere a loaded machine must not time out.
 FAST: dict[str, Any] = {"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 1}
-
-
-def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def archive_state(db_path: Path) -> dict[str, Any]:

@@ -9,21 +9,13 @@ from pathlib import Path
 import pytest
 import pytest_twisted
 import sqlite_utils
-from conftest import crawl
+from conftest import crawl, query
 
 from unpog_crawler import health
 from unpog_crawler.archive import Archive, migrations
 from unpog_crawler.cli.crawl import project_settings
 
 FAST = {"DOWNLOAD_TIMEOUT": 5, "RETRY_TIMES": 0}
-
-
-def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def content(db_path: Path) -> list[tuple]:

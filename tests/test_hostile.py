@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sqlite3
-from pathlib import Path
 
 import pytest
 import pytest_twisted
 from conftest import crawl
+from conftest import query as rows
 
 from unpog_crawler.replica.server import ReplicaSite, serve
 
@@ -54,14 +53,6 @@ FORBIDDEN = [
     r"\sbackground\s*=",
 ]
 HOSTILE_TITLE = 'Robert\'); DROP TABLE articles; -- <script>alert("t")</script> %s ? :x'
-
-
-def rows(db_path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 @pytest.fixture

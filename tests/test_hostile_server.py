@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import resource
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import pytest_twisted
-from conftest import crawl
+from conftest import crawl, query
 
 from unpog_crawler.replica.faults import Fault
 from unpog_crawler.replica.server import ReplicaServer, serve
@@ -48,14 +47,6 @@ def unpog_crawl(
         timeout=CRAWL_TIMEOUT,
         preexec_fn=limit_memory,
     )
-
-
-def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def add_article(replica: ReplicaServer, sn: int, raw_html: str) -> None:

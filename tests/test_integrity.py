@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest_twisted
-from conftest import crawl
+from conftest import crawl, query
 
 from unpog_crawler.archive import Archive, utc_now
 from unpog_crawler.cli.crawl import exit_status
@@ -26,14 +26,6 @@ from unpog_crawler.replica.faults import Fault
 # archived answer counts it as seen (the removal rule's case).
 ISSUE_PAGE = "/page/sub4_3_2022_winter.asp"
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
-
-
-def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 class NotArchivedLog(logging.Handler):

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 import pytest_twisted
-from conftest import crawl
+from conftest import crawl, query
 
 from unpog_crawler.items import ArticleRecord
 from unpog_crawler.parse import article as article_parser
@@ -25,14 +24,6 @@ OLD = article_parser.PARSER_VERSION  # the parser of the first crawl
 NEW = f"{OLD}+test"  # the "newer parser" below
 INLINE = {"UNPOG_PARSE_WORKERS": 0}
 RECRAWL = {**INLINE, "UNPOG_CONDITIONAL_REQUESTS": False}
-
-
-def query(db_path: Path, sql: str, *params: object) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 @pytest.fixture
