@@ -171,6 +171,16 @@ FORMS = [
         ],
     ),
     (
+        "a post linked first from a box of latest posts: the row that shows a date is read",
+        f"<div class='latest'>{_link(5, 'Alpha (latest)')}</div><table>"
+        f"<tr><td>{_link(5, 'Alpha')}</td><td>2019-01-02</td></tr>"
+        f"<tr><td>{_link(4, 'Beta')}</td><td>2019-01-01</td></tr></table>",
+        [
+            (5, "Alpha", ("2019-01-02",), None, None, None),
+            (4, "Beta", ("2019-01-01",), None, None, None),
+        ],
+    ),
+    (
         "a thumbnail under /files/ is no file icon; 'new' icons neither",
         f"<ul><li><img src='/upload/files/photo.jpg'>{_link(5, 'Alpha')}"
         "<img src='/img/icon_new.gif' alt='new'> 2019-01-02</li>"

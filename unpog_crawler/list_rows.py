@@ -43,6 +43,8 @@ from unpog_crawler.text import flatten_text
 ROW_TAGS = frozenset({"tr", "li", "dt", "dd"})
 # Siblings after a dateless row that may still belong to it (a dt's dd, a second table row).
 MAX_ROW_SIBLINGS = 3
+# Links to one post whose rows are read in search of its date (the rest are repeats).
+MAX_LINKS_TRIED = 3
 
 _COMMENT_WORDS = r"comments?|repl(?:y|ies)|댓글|덧글|코멘트"
 _FILE_WORDS = r"files?|attach(?:ment|ed)?s?|첨부\s*파일|첨부|파일|downloads?"
@@ -144,14 +146,12 @@ def rows_from_tree(
 ) -> tuple[ListRow, ...]:
     """read_list_rows on a parsed page (left unchanged)."""
     links = _PageLinks(doc, url, board or site.board_for_url(url))
-    rows: dict[str, ListRow] = {}
-    for element, target in links.post_links:
-        if target in rows and rows[target].dates:
-            continue  # a post linked twice: the first row that shows a date wins
-        row = _read_row(links, element, target)
-        if target not in rows or row.dates:
-            rows[target] = row
-    return tuple(rows.values())
+    rows = []
+    for target, elements in links.links_to.items():
+        # A post linked more than once: the first row that shows a date (a few tried).
+        read = [_read_row(links, element, target) for element in elements[:MAX_LINKS_TRIED]]
+        rows.append(next((row for row in read if row.dates), read[0]))
+    return tuple(rows)
 
 
 # ---- links -----------------------------------------------------------------------------------
@@ -163,12 +163,14 @@ class _PageLinks:
     def __init__(self, doc: lxml.html.HtmlElement, url: str, board: site.Board) -> None:
         self.url, self.board, self.netloc = url, board, urlsplit(url).netloc
         self.post_links: list[tuple[lxml.html.HtmlElement, str]] = []
+        self.links_to: dict[str, list[lxml.html.HtmlElement]] = {}
         self.posts_within: dict[lxml.html.HtmlElement, set[str]] = {}
         self.lists_within: set[lxml.html.HtmlElement] = set()
         for element in doc.xpath("//*[@href or @onclick]"):
             posts, to_list = self._targets(element)
             for target in posts[:1]:  # one element, one post (the first it names)
                 self.post_links.append((element, target))
+                self.links_to.setdefault(target, []).append(element)
                 for holder in element.iterancestors():
                     self.posts_within.setdefault(holder, set()).add(target)
                 self.posts_within.setdefault(element, set()).add(target)
@@ -178,8 +180,12 @@ class _PageLinks:
 
     def holds_other(self, element: lxml.html.HtmlElement, target: str) -> bool:
         """True when `element` holds a link to another post or to a list page."""
-        others = self.posts_within.get(element, set()) - {target}
-        return bool(others) or element in self.lists_within
+        posts = self.posts_within.get(element, ())
+        return (
+            len(posts) > 1
+            or (bool(posts) and target not in posts)
+            or (element in self.lists_within)
+        )
 
     def holds_post_or_list(self, element: lxml.html.HtmlElement) -> bool:
         return element in self.posts_within or element in self.lists_within
@@ -286,7 +292,7 @@ def _within(element, targets: set) -> bool:
 
 def _read_row(links: _PageLinks, link: lxml.html.HtmlElement, target: str) -> ListRow:
     row = _row_element(links, link, target)
-    title_links = {el for el, t in links.post_links if t == target and _within(el, {row})}
+    title_links = {el for el in links.links_to[target] if _within(el, {row})}
     title_links.discard(row)  # a row that is itself the link (<tr onclick>) has no link text
     pieces = _pieces([row], title_links, include_tail=False)
     if not _dates(p.text for p in pieces if not p.in_title):
