@@ -181,6 +181,15 @@ FORMS = [
         ],
     ),
     (
+        "a row linking its post twice (the title, then 'more'): the title is the longer text",
+        f"<ul><li>{_link(5, 'Alpha and Omega')} 2019-01-02 {_link(5, 'more')}</li>"
+        f"<li>{_link(4, 'Beta')} 2019-01-01</li></ul>",
+        [
+            (5, "Alpha and Omega", ("2019-01-02",), None, None, None),
+            (4, "Beta", ("2019-01-01",), None, None, None),
+        ],
+    ),
+    (
         "a thumbnail under /files/ is no file icon; 'new' icons neither",
         f"<ul><li><img src='/upload/files/photo.jpg'>{_link(5, 'Alpha')}"
         "<img src='/img/icon_new.gif' alt='new'> 2019-01-02</li>"

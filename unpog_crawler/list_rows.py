@@ -26,7 +26,7 @@ Pure: bytes in, rows out (lxml only), like ``parsing``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import pairwise
@@ -39,6 +39,7 @@ from unpog_crawler import site
 from unpog_crawler.parsing import decode_html
 from unpog_crawler.text import flatten_text
 
+Element = lxml.html.HtmlElement
 # Elements that are a row by HTML's own meaning: a row never grows above one of them.
 ROW_TAGS = frozenset({"tr", "li", "dt", "dd"})
 # Siblings after a dateless row that may still belong to it (a dt's dd, a second table row).
@@ -141,9 +142,7 @@ def read_list_rows(
     return rows_from_tree(doc, url, board)
 
 
-def rows_from_tree(
-    doc: lxml.html.HtmlElement, url: str, board: site.Board | None = None
-) -> tuple[ListRow, ...]:
+def rows_from_tree(doc: Element, url: str, board: site.Board | None = None) -> tuple[ListRow, ...]:
     """read_list_rows on a parsed page (left unchanged)."""
     links = _PageLinks(doc, url, board or site.board_for_url(url))
     rows = []
@@ -160,16 +159,14 @@ def rows_from_tree(
 class _PageLinks:
     """Every link of a page to a post or a list page, and which posts each element holds."""
 
-    def __init__(self, doc: lxml.html.HtmlElement, url: str, board: site.Board) -> None:
+    def __init__(self, doc: Element, url: str, board: site.Board) -> None:
         self.url, self.board, self.netloc = url, board, urlsplit(url).netloc
-        self.post_links: list[tuple[lxml.html.HtmlElement, str]] = []
-        self.links_to: dict[str, list[lxml.html.HtmlElement]] = {}
-        self.posts_within: dict[lxml.html.HtmlElement, set[str]] = {}
-        self.lists_within: set[lxml.html.HtmlElement] = set()
+        self.links_to: dict[str, list[Element]] = {}
+        self.posts_within: dict[Element, set[str]] = {}
+        self.lists_within: set[Element] = set()
         for element in doc.xpath("//*[@href or @onclick]"):
             posts, to_list = self._targets(element)
             for target in posts[:1]:  # one element, one post (the first it names)
-                self.post_links.append((element, target))
                 self.links_to.setdefault(target, []).append(element)
                 for holder in element.iterancestors():
                     self.posts_within.setdefault(holder, set()).add(target)
@@ -178,7 +175,7 @@ class _PageLinks:
                 self.lists_within.update(element.iterancestors())
                 self.lists_within.add(element)
 
-    def holds_other(self, element: lxml.html.HtmlElement, target: str) -> bool:
+    def holds_other(self, element: Element, target: str) -> bool:
         """True when `element` holds a link to another post or to a list page."""
         posts = self.posts_within.get(element, ())
         return (
@@ -187,10 +184,10 @@ class _PageLinks:
             or (element in self.lists_within)
         )
 
-    def holds_post_or_list(self, element: lxml.html.HtmlElement) -> bool:
+    def holds_post_or_list(self, element: Element) -> bool:
         return element in self.posts_within or element in self.lists_within
 
-    def _targets(self, element: lxml.html.HtmlElement) -> tuple[list[str], bool]:
+    def _targets(self, element: Element) -> tuple[list[str], bool]:
         """(post URLs an element's href or script leads to, whether it leads to a list page)."""
         href = (element.get("href") or "").strip()
         onclick = element.get("onclick")
@@ -233,16 +230,15 @@ class _PageLinks:
 # ---- one row ---------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Piece:
     """A text of the row, and whether it is the title link's."""
 
     text: str
     in_title: bool
-    element: lxml.html.HtmlElement  # the element the text sits in
 
 
-def _row_element(links: _PageLinks, link: lxml.html.HtmlElement, target: str):
+def _row_element(links: _PageLinks, link: Element, target: str) -> Element:
     """The highest ancestor of `link` that is still this post's alone (see the module doc)."""
     row = link
     while row.tag not in ROW_TAGS:
@@ -255,7 +251,7 @@ def _row_element(links: _PageLinks, link: lxml.html.HtmlElement, target: str):
     return row
 
 
-def _row_parts(links: _PageLinks, row) -> list:
+def _row_parts(links: _PageLinks, row: Element) -> list[Element]:
     """The row's element, then the siblings after it that belong to it (no post, no list)."""
     parts = [row]
     for sibling in row.itersiblings():
@@ -267,7 +263,8 @@ def _row_parts(links: _PageLinks, row) -> list:
     return parts
 
 
-def _pieces(parts: list, title_links: set, include_tail: bool) -> list[_Piece]:
+def _pieces(parts: list[Element], title_links: set[Element], include_tail: bool) -> list[_Piece]:
+    """The texts of `parts` in page order; the tail of the last only with `include_tail`."""
     pieces = []
     for index, part in enumerate(parts):
         for node in part.xpath(".//text()"):
@@ -277,41 +274,42 @@ def _pieces(parts: list, title_links: set, include_tail: bool) -> list[_Piece]:
             text = flatten_text(str(node))
             if text:
                 inside = holder if not node.is_tail else holder.getparent()
-                in_title = inside is not None and _within(inside, title_links)
-                pieces.append(_Piece(text, in_title, inside))
+                pieces.append(_Piece(text, inside is not None and _within(inside, title_links)))
         last = index == len(parts) - 1
         tail = flatten_text(part.tail or "")
         if tail and (include_tail or not last):
-            pieces.append(_Piece(tail, False, part.getparent()))
+            pieces.append(_Piece(tail, False))
     return pieces
 
 
-def _within(element, targets: set) -> bool:
+def _within(element: Element, targets: set[Element]) -> bool:
     return element in targets or any(a in targets for a in element.iterancestors())
 
 
-def _read_row(links: _PageLinks, link: lxml.html.HtmlElement, target: str) -> ListRow:
+def _read_row(links: _PageLinks, link: Element, target: str) -> ListRow:
     row = _row_element(links, link, target)
-    title_links = {el for el in links.links_to[target] if _within(el, {row})}
-    title_links.discard(row)  # a row that is itself the link (<tr onclick>) has no link text
-    pieces = _pieces([row], title_links, include_tail=False)
+    # The row's links to its post; a row that is itself the link (<tr onclick>) has none.
+    title_links = [el for el in links.links_to[target] if el is not row and _within(el, {row})]
+    pieces = _pieces([row], set(title_links), include_tail=False)
     if not _dates(p.text for p in pieces if not p.in_title):
         # A dateless row: its tail and the siblings up to the next post may carry the date.
-        pieces = _pieces(_row_parts(links, row), title_links, include_tail=True)
+        pieces = _pieces(_row_parts(links, row), set(title_links), include_tail=True)
     outside = [p for p in pieces if not p.in_title]
     counters = _counters(row, outside, pieces)
     return ListRow(
         url=target,
-        title=_title(pieces, outside),
+        title=_title(title_links, outside),
         dates=_dates(p.text for p in outside),
         **counters,
     )
 
 
-def _title(pieces: list[_Piece], outside: list[_Piece]) -> str:
-    inside = " ".join(p.text for p in pieces if p.in_title)
-    if inside:
-        return flatten_text(inside)
+def _title(title_links: list[Element], outside: list[_Piece]) -> str:
+    """The longest text of the row's links to the post ("Title" over "more", a thumbnail);
+    without any, the row's longest text that is not a date or a number."""
+    texts = [flatten_text(el.text_content()) for el in title_links]
+    if any(texts):
+        return max(texts, key=len)
     candidates = [
         p.text
         for p in outside
@@ -320,7 +318,7 @@ def _title(pieces: list[_Piece], outside: list[_Piece]) -> str:
     return max(candidates, key=len, default="")
 
 
-def _dates(texts) -> tuple[str, ...]:
+def _dates(texts: Iterable[str]) -> tuple[str, ...]:
     found: dict[str, None] = {}
     for text in texts:
         for iso in _dates_in(text):
@@ -353,7 +351,7 @@ def _number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def _counters(row, outside: list[_Piece], pieces: list[_Piece]) -> dict[str, int | None]:
+def _counters(row: Element, outside: list[_Piece], pieces: list[_Piece]) -> dict[str, int | None]:
     """comments, attachments, views: column headers first, then labels, brackets, icons."""
     found: dict[str, int | None] = dict.fromkeys(_COUNTER_WORDS)
     found.update({k: v for k, v in _column_counters(row).items() if v is not None})
@@ -381,7 +379,7 @@ def _bracketed_after_title(pieces: list[_Piece]) -> int | None:
     return None
 
 
-def _file_icons(element: lxml.html.HtmlElement) -> int:
+def _file_icons(element: Element) -> int:
     """File icons in an element: images whose alt, title, class or file name (not folder: a
     thumbnail may live under /files/) names a file."""
     count = 0
@@ -392,7 +390,7 @@ def _file_icons(element: lxml.html.HtmlElement) -> int:
     return count
 
 
-def _column_counters(row) -> dict[str, int | None]:
+def _column_counters(row: Element) -> dict[str, int | None]:
     """Counters of a table row whose columns are headed (File, 댓글, Hit ...)."""
     if row.tag != "tr":
         return {}
@@ -410,7 +408,7 @@ def _column_counters(row) -> dict[str, int | None]:
     return found
 
 
-def _cells(tr) -> Iterator[tuple[int, lxml.html.HtmlElement]]:
+def _cells(tr: Element) -> Iterator[tuple[int, Element]]:
     index = 0
     for cell in tr:
         if cell.tag not in ("td", "th"):
@@ -420,7 +418,7 @@ def _cells(tr) -> Iterator[tuple[int, lxml.html.HtmlElement]]:
         index += int(span) if span.isdigit() and 0 < int(span) < 100 else 1
 
 
-def _header_kinds(tr) -> dict[int, str]:
+def _header_kinds(tr: Element) -> dict[int, str]:
     """Column index -> counter kind, from the table's header row (a row of th cells)."""
     table = next(tr.iterancestors("table"), None)
     if table is None:
