@@ -100,6 +100,7 @@ class Simulation:
         self.archive: dict[str, Archived] = {}
         self.next_sn = 1
         self.delays: list[float] = []  # days from an edit to the crawl that archived it
+        self.recent_delays: list[float] = []  # the same, for posts under 14 days old
         self.late_edits = 0  # caught later than MAX_AGE
         self.additions = self.additions_same_night = 0
         self.deletions = self.deletions_same_night = 0
@@ -213,6 +214,8 @@ class Simulation:
         for edited in post.edits:
             delay = (at - edited) / DAY
             self.delays.append(delay)
+            if edited - post.published < RECENT:
+                self.recent_delays.append(delay)
             self.late_edits += delay > self.settings.max_age / DAY
         post.edits.clear()
 
@@ -293,6 +296,10 @@ def report(args: argparse.Namespace) -> None:
             ["delay to archive an edit, mean / median / max (days)",
              f"{statistics.mean(delays):.2f} / {statistics.median(delays):.2f} / "
              f"{max(delays):.2f}", ""],
+            ["... of edits to posts under 14 days old (edits)",
+             f"{statistics.mean(sim.recent_delays):.2f} / "
+             f"{statistics.median(sim.recent_delays):.2f} / {max(sim.recent_delays):.2f} "
+             f"({len(sim.recent_delays)})", ""],
             ["requests, revisit policy / fetch everything",
              f"{month_requests:,} / {month_everything:,} = "
              f"{month_requests / month_everything:.1%}", ""],

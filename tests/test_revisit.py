@@ -16,6 +16,7 @@ from unpog_crawler.revisit import (
     as_utc,
     plan_revisits,
     revisit_interval,
+    rotation_quota,
 )
 
 NOW = datetime(2025, 3, 20, 2, 0, tzinfo=timezone.utc)
@@ -100,11 +101,25 @@ def test_settings_come_from_scrapy_style_settings():
 
 
 BUDGETS = [
-    ("auto", 3000, 215, 301),  # the rotation and 40% more: 10% with 14 days, nightly
-    ("auto", 3000, 643, 901),  # three nights missed: the rotation triples, so does the budget
-    ("10%", 3000, 215, 300),
-    ("250", 3000, 215, 250),
+    ("auto", 3000, 231, 301),  # the rotation and 30% more: 10% with 14 days, nightly
+    ("auto", 3000, 819, 1065),  # two nights missed: the rotation catches up, room grows too
+    ("10%", 3000, 231, 300),
+    ("250", 3000, 231, 250),
 ]
+
+
+QUOTAS = [
+    (3000, DAY, 231),  # nightly: every post comes round in 13 crawls
+    (3000, 3 * DAY, 819),  # two nights missed: 11 days left for the round
+    (28, DAY, 3),
+    (28, timedelta(0), 0),  # a crawl right after another
+    (28, FOURTEEN, 28),  # crawls MAX_AGE apart: everything, every time
+]
+
+
+@pytest.mark.parametrize(("known", "gap", "expected"), QUOTAS)
+def test_rotation_quota(known, gap, expected):
+    assert rotation_quota(known, gap, FOURTEEN) == expected
 
 
 @pytest.mark.parametrize(("given", "known", "rotation", "expected"), BUDGETS)
@@ -197,10 +212,14 @@ PLANS = [
      [post("a", 1, row=RETITLED, **OLD)], settings(), 0, [], 0, 0),
     ("a post last fetched MAX_AGE ago is fetched whatever the budget",
      [post("a", 14, **OLD), post("b", 13, **OLD)], settings("0"), 0, [("a", "max_age")], 1, 0),
-    ("due before the next crawl is halfway here: fetched now (13.6 days, crawls nightly)",
-     [post("a", 13.6, **OLD), post("b", 13.4, **OLD)] + [post(f"r{i}", 1, **OLD)
+    ("fetched now if by the next crawl it would pass MAX_AGE (crawls nightly); the rotation",
+     [post("a", 13.2, **OLD), post("b", 12.9, **OLD)] + [post(f"r{i}", 1, **OLD)
                                                           for i in range(40)],
-     settings("0"), 1, [("a", "max_age"), ("b", "rotation"), ("r0", "rotation")], 1, 0),
+     settings("0"), 1,
+     [("a", "max_age"), ("b", "rotation"), ("r0", "rotation"), ("r1", "rotation")], 1, 0),
+    ("due when its time comes before the next crawl is halfway here",
+     [post("a", 0.6, first_seen=0.6, published=0.6), post("b", 0.4, first_seen=0.4, published=0.4)],
+     settings("10"), 1, [("a", "due")], 1, 0),
     ("due posts past the budget are deferred, the most overdue fetched",
      [post("2x", 2, first_seen=2, published=2), post("3x", 3, first_seen=3.5, published=3.5),
       post("1x", 1, first_seen=2, published=2)],
@@ -243,18 +262,22 @@ def test_a_hint_says_what_the_row_changed():
 def test_the_rotation_takes_the_least_recently_fetched_share():
     posts = [post(f"{i:02}", 1 + i / 4, **OLD) for i in range(28)]  # fetched 1 to 7.75 days ago
     plan = plan_revisits(posts, NOW, settings(), previous_crawl=ago(1))
-    assert [(v.url[-2:], v.reason) for v in plan.visits] == [("27", "rotation"), ("26", "rotation")]
+    assert [(v.url[-2:], v.reason) for v in plan.visits] == [
+        ("27", "rotation"),
+        ("26", "rotation"),
+        ("25", "rotation"),
+    ]
 
 
 def test_after_missed_nights_the_rotation_catches_up():
     posts = [post(f"{i:02}", 3 + i / 4, **OLD) for i in range(28)]
     plan = plan_revisits(posts, NOW, settings(), previous_crawl=ago(3))
-    assert plan.fetched == 6  # 28 posts x 3 nights / 14 days
+    assert plan.fetched == 8  # 28 posts x 3 nights / the 11 days left to come round
 
 
 def test_without_the_previous_crawl_the_latest_fetch_dates_it():
     posts = [post(f"{i:02}", 1 + i / 4, **OLD) for i in range(28)]
-    assert plan_revisits(posts, NOW, settings()).fetched == 2
+    assert plan_revisits(posts, NOW, settings()).fetched == 3
 
 
 def test_one_url_twice_is_one_post():

@@ -9,13 +9,17 @@ others it fetches, in this order:
 
 1. **hinted** posts, whose list row changed (title, date, comment or attachment counter):
    always, whatever the budget;
-2. posts last fetched `UNPOG_REVISIT_MAX_AGE` ago (**max_age**): always, so that every post
-   is verified at least once per rotation;
-3. the **rotation**: the least recently fetched posts, as many as the time since the last
-   crawl is a share of MAX_AGE (1/14 of them a night with daily crawls and 14 days), so that
-   nights cost about the same instead of everything expiring on one night: always;
+2. posts that would go unverified for longer than `UNPOG_REVISIT_MAX_AGE` if left to the
+   next crawl (**max_age**; the next crawl is expected as long after this one as this one is
+   after the previous): always, so that every post is verified at least once per MAX_AGE;
+3. the **rotation**: the least recently fetched posts, as many as keep every post coming
+   round within MAX_AGE at an even pace (1/13 of them a night with nightly crawls and 14
+   days), so that nights cost about the same instead of everything falling due on one night
+   two weeks after a first full crawl: always;
 4. posts whose own revisit interval has passed (**due**), most overdue first, while the
-   budget lasts; the rest are **deferred** to a later crawl.
+   budget lasts; the rest are **deferred** to a later crawl. The budget (UNPOG_REVISIT_BUDGET:
+   a number of posts, a share, or auto: the rotation and 30% more) counts every post the
+   crawl re-fetches, but never holds back the three kinds above.
 
 A post's interval is adaptive (after Heritrix's adaptive revisiting, and Cho & Garcia-Molina's
 change-frequency estimates), computed from its history alone, between one day and MAX_AGE:
@@ -44,9 +48,9 @@ MODES = ("adaptive", "all")
 DEFAULT_MODE = "adaptive"
 DEFAULT_MAX_AGE_DAYS = 14
 DEFAULT_BUDGET = "auto"
-# What "auto" allows a crawl: the rotation and 40% more for early revisits. With nightly
+# What "auto" allows a crawl: the rotation and 30% more for early revisits. With nightly
 # crawls and MAX_AGE 14 that is 10% of the posts: the issue's target for a quiet night.
-AUTO_BUDGET_FACTOR = 1.4
+AUTO_BUDGET_FACTOR = 1.3
 # The shortest interval: crawls are nightly, and a day-old change is found the next night.
 MIN_INTERVAL = timedelta(days=1)
 # Changes faster than this on average, this many times, are not worth chasing.
@@ -282,18 +286,21 @@ class _Judged:
     detail: str = ""
 
 
-def _judge(post: KnownPost, now: datetime, slack: timedelta, max_age: timedelta) -> _Judged:
+def _judge(post: KnownPost, now: datetime, gap: timedelta, max_age: timedelta) -> _Judged:
+    """Why a post is fetched this crawl, if it must be; the next crawl is expected `gap`
+    from now (as long after this one as this one is after the previous)."""
     interval = revisit_interval(post, max_age)
     waited = now - post.last_fetched
     overdue = waited / interval
     hint = post.hint
     if hint:
         return _Judged(post, interval, overdue, "hint", hint)
-    # Due when the time comes before the next crawl is halfway here (`slack`): later would
-    # make the post wait longer than its interval.
-    if waited + slack >= max_age:
+    # Now, if by the next crawl it would have gone unverified for longer than max_age.
+    if waited + gap >= max_age:
         return _Judged(post, interval, overdue, "max_age")
-    if waited + slack >= interval:
+    # Now, if its time comes before the next crawl is halfway here: later, it would wait
+    # longer past its interval than now is before it.
+    if waited + gap / 2 >= interval:
         return _Judged(post, interval, overdue, "due")
     return _Judged(post, interval, overdue, None)
 
@@ -306,6 +313,17 @@ def crawl_gap(
     if start is None:
         return timedelta(0)
     return min(max(as_utc(now) - start, timedelta(0)), cap)
+
+
+def rotation_quota(known: int, gap: timedelta, max_age: timedelta) -> int:
+    """How many of the least recently fetched posts a crawl fetches, due or not, so that
+    every post comes round once in the crawls that fit in max_age (13 nightly crawls in 14
+    days: the 14th night is when it would pass max_age) at an even pace, rather than all
+    at once, two weeks after a first full crawl."""
+    cycle = max_age - gap
+    if cycle <= timedelta(0):
+        return known
+    return math.ceil(known * (gap / cycle))
 
 
 def plan_revisits(
@@ -327,10 +345,9 @@ def plan_revisits(
     if settings.mode == "all":
         return _fetch_everything(unique, oldest, settings)
     gap = crawl_gap(unique, now, as_utc(previous_crawl), settings.max_age)
-    judged = [_judge(post, now, gap / 2, settings.max_age) for post in unique]
+    judged = [_judge(post, now, gap, settings.max_age) for post in unique]
     chosen = {j.post.url: j for j in judged if j.reason in ("hint", "max_age")}
-    # The rotation: the least recently fetched share that keeps nights even.
-    quota = math.ceil(len(unique) * (gap / settings.max_age))
+    quota = rotation_quota(len(unique), gap, settings.max_age)
     by_age = sorted(
         (j for j in judged if j.reason != "hint"), key=lambda j: (j.post.last_fetched, j.post.url)
     )
