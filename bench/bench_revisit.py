@@ -283,7 +283,7 @@ def report(args: argparse.Namespace) -> None:
             ["additions archived by the crawl that first lists them",
              f"{sim.additions_same_night}/{sim.additions}",
              verdict(sim.additions_same_night == sim.additions)],
-            ["deletions found by the crawl after them",
+            ["deletions found by the crawl that first misses them",
              f"{sim.deletions_same_night}/{sim.deletions}",
              verdict(sim.deletions_same_night == sim.deletions)],
             ["edits (a day)", f"{sim.edits:,} ({sim.edits / args.days:.1f})", ""],
@@ -294,12 +294,9 @@ def report(args: argparse.Namespace) -> None:
              f"{caught:,}/{len(delays):,} ({caught / max(1, len(delays)):.1%})",
              verdict(caught == len(delays) and not sim.open_edits)],
             ["delay to archive an edit, mean / median / max (days)",
-             f"{statistics.mean(delays):.2f} / {statistics.median(delays):.2f} / "
-             f"{max(delays):.2f}", ""],
+             spread(delays), ""],
             ["... of edits to posts under 14 days old (edits)",
-             f"{statistics.mean(sim.recent_delays):.2f} / "
-             f"{statistics.median(sim.recent_delays):.2f} / {max(sim.recent_delays):.2f} "
-             f"({len(sim.recent_delays)})", ""],
+             f"{spread(sim.recent_delays)} ({len(sim.recent_delays)})", ""],
             ["requests, revisit policy / fetch everything",
              f"{month_requests:,} / {month_everything:,} = "
              f"{month_requests / month_everything:.1%}", ""],
@@ -317,6 +314,13 @@ def report(args: argparse.Namespace) -> None:
              f"{sum(n.deferred for n in nights):,}", ""],
         ],
     )  # fmt: skip
+
+
+def spread(delays: list[float]) -> str:
+    """'mean / median / max' of delays in days ('-' for none)."""
+    if not delays:
+        return "-"
+    return f"{statistics.mean(delays):.2f} / {statistics.median(delays):.2f} / {max(delays):.2f}"
 
 
 def main() -> None:
