@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import print_header, print_table, verdict  # noqa: E402
-from unpog_crawler.list_rows import ListRow  # noqa: E402
+from unpog_crawler.parse.list_rows import ListRow  # noqa: E402
 from unpog_crawler.revisit import KnownPost, RevisitSettings, plan_revisits  # noqa: E402
 
 # Share of the posts each board holds (Theme boards, Quarterly, Publications, Youth).

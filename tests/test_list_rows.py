@@ -10,12 +10,12 @@ import pytest
 from conftest import fixture_bytes
 
 from unpog_crawler import site
-from unpog_crawler.list_rows import ListRow, read_list_rows
-from unpog_crawler.parsing import find_links
+from unpog_crawler.parse import find_links
+from unpog_crawler.parse.list_rows import ListRow, read_list_rows
+from unpog_crawler.parse.text import flatten_text
 from unpog_crawler.replica import boards as replica_boards
 from unpog_crawler.replica import templates
 from unpog_crawler.replica.server import ReplicaSite
-from unpog_crawler.text import flatten_text
 
 HOST = "https://unpog.org"
 THEME_LIST = HOST + "/page/sub3_1_list.asp?BoardID=0004&page=1"

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from unpog_crawler.list_rows import ListRow
+from unpog_crawler.parse.list_rows import ListRow
 from unpog_crawler.revisit import (
     KnownPost,
     RevisitSettings,

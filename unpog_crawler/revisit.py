@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from unpog_crawler.list_rows import ListRow
+from unpog_crawler.parse.list_rows import ListRow
 
 MODES = ("adaptive", "all")
 DEFAULT_MODE = "adaptive"

@@ -36,8 +36,8 @@ import lxml.etree
 import lxml.html
 
 from unpog_crawler import site
-from unpog_crawler.parsing import decode_html
-from unpog_crawler.text import flatten_text
+from unpog_crawler.parse.decode import decode_html
+from unpog_crawler.parse.text import flatten_text
 
 Element = lxml.html.HtmlElement
 # Elements that are a row by HTML's own meaning: a row never grows above one of them.
