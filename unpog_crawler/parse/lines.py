@@ -57,10 +57,6 @@ class Line:
     # The text pieces that made the line, for rebuilding the article's HTML.
     slots: tuple[tuple[lxml.html.HtmlElement, int], ...] = field(default=(), repr=False)
 
-    @property
-    def has_text(self) -> bool:
-        return bool(self.text)
-
 
 @dataclass
 class _Piece:

@@ -24,7 +24,6 @@ _MARKER_RE = re.compile(r"\[\d+\]")
 _RULE_RE = re.compile(r"^[_\-–—=*·.\s]+$")
 _BULLET_RE = re.compile(r"^[□○•●■▪◦◇◆※\-*·]")
 _SENTENCE_END_RE = re.compile(r"[.!?…:;][\"'”’)\]]*$")
-_SEPARATORS_RE = re.compile(r"[\s|/·•:：,\-–—>›»<‹«()\[\]{}~*]+")
 _NUMBER_RE = re.compile(r"(?<![\w])\d[\d,.]*(?![\w])")
 _MAX_SIGNATURE_WORDS = 12
 _MAX_SIGNATURE_LINES = 6
