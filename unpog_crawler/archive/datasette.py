@@ -94,8 +94,15 @@ def column_list_html(table: str) -> str:
     return f"{description}<details><summary>{summary}</summary><dl>{terms}</dl></details>"
 
 
+# Values shown per facet (Datasette's default is 30): an issue facet of a real archive would
+# push the rows off the first screen; "…" opens the rest.
+FACET_SIZE = 6
+
+
 def table_metadata(table: str) -> dict[str, Any]:
     view = TABLE_VIEWS.get(table, {"title": table.replace("_", " ").capitalize()})
+    if "facets" in view:
+        view = {**view, "facet_size": FACET_SIZE}
     return {
         **view,
         "description": TABLE_DOCS[table],

@@ -9,6 +9,7 @@ with it: descriptions, facets, canned queries and the dashboard on any archive.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -104,18 +105,32 @@ def missing_module() -> str | None:
     return None
 
 
+class Stopped(Exception):
+    """SIGTERM (a service manager stopping `unpog browse`), once Datasette has shut down."""
+
+
+def _stopped(signum: int, frame: object) -> None:
+    raise Stopped
+
+
 def run_datasette(
     db_path: str, metadata_file: Path, host: str, port: int, extra: tuple[str, ...]
 ) -> int:
-    """`datasette serve` in this process until it stops (Ctrl-C, SIGTERM: its server shuts
-    down cleanly and returns, so the metadata's temporary folder is removed)."""
+    """`datasette serve` in this process until it is stopped. Its server shuts down cleanly on
+    Ctrl-C or SIGTERM, then raises the signal again: both end here, so the metadata's
+    temporary folder is removed and the exit status is 0."""
     from datasette.cli import cli
 
     args = ["serve", db_path, "-m", str(metadata_file), "--host", host, "--port", str(port)]
+    previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         cli.main(args=[*args, *extra], prog_name="datasette", standalone_mode=False)
     except click.exceptions.Exit as stop:
         return stop.exit_code
+    except (KeyboardInterrupt, Stopped):
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 
