@@ -8,6 +8,8 @@ import asyncio
 import concurrent.futures
 import html
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -346,3 +348,46 @@ def test_dashboard_renders_and_every_chart_query_has_rows(crawled, metadata):
         (crawled.second["id"], "changed", 1),
         (crawled.second["id"], "removed", 1),
     }
+
+
+# --- unpog browse ------------------------------------------------------------------------------
+
+UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
+# Python as it runs where Datasette was never installed: importing it fails.
+WITHOUT_DATASETTE = (
+    "import sys; sys.modules['datasette'] = None; from unpog_crawler.cli import main; main()"
+)
+
+
+def test_browse_writes_the_metadata_for_its_archive(crawled, tmp_path):
+    written = tmp_path / "meta.json"
+    result = subprocess.run(
+        [*UNPOG, "browse", "--db", str(crawled.db), "--write-metadata", str(written)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(written.read_text(encoding="utf-8")) == metadata_for(DB)
+    assert f"datasette {crawled.db} -m {written}" in result.stdout
+
+
+def test_browse_without_datasette_says_in_one_line_how_to_install_it(crawled):
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_DATASETTE, "browse", "--db", str(crawled.db)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "Error: Datasette is not installed (datasette is missing): run pip install -e "
+        "'.[browse]' in the project's folder, then unpog browse again"
+    ]
+
+
+def test_browse_of_a_missing_archive_is_one_line(tmp_path):
+    result = subprocess.run(
+        [*UNPOG, "browse", "--db", str(tmp_path / "nothing.db")], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1 and "no archive at" in result.stderr
+    assert not (tmp_path / "nothing.db").exists()

@@ -125,6 +125,9 @@ def demo(db_path: str, port: int) -> None:
         settings = project_settings(overrides)
         story = DemoStory(server.site)
         first, second = crawl_twice(settings, spider_names(settings), story.between)
+    if not second:
+        click.echo("The demo stopped before its second crawl.", err=True)
+        sys.exit(1)
     click.echo("\nSecond crawl:")
     echo_rows(second)
     click.echo(found_text(db_path, story))
@@ -172,9 +175,14 @@ class DemoStory:
         self.changes: list[SiteChange] = []
         self.moment = ""
 
-    def between(self, first: list[dict[str, Any]]) -> None:
+    def between(self, first: list[dict[str, Any]], spiders: int) -> bool:
+        """Print the first crawl, change the replica; False when the first crawl did not run
+        whole (Ctrl-C, a spider that did not start): then there is no second."""
         click.echo("\nFirst crawl:")
         echo_rows(first)
+        ran = len(first) == spiders and all(row.get("id") for row in first)
+        if not ran or any(row.get("status") == "interrupted" for row in first):
+            return False
         self.changes = change_replica(self.site)
         click.echo("\nChanged on the replica:")
         for change in self.changes:
@@ -182,6 +190,7 @@ class DemoStory:
                 f"  {change.what:<12} {change.url}" + (f"  ({change.note})" if change.note else "")
             )
         self.moment = quiet_second()
+        return True
 
 
 def quiet_second() -> str:
@@ -196,32 +205,26 @@ def quiet_second() -> str:
 
 
 def crawl_twice(
-    settings: Settings, names: list[str], between: Callable[[list[dict[str, Any]]], None]
+    settings: Settings, names: list[str], between: Callable[[list[dict[str, Any]], int], bool]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run the spiders one after another, call `between` with their rows, run them again:
-    all in one Scrapy process (its reactor starts once)."""
+    """Run the spiders one after another, then `between` (with their rows), then the spiders
+    again if it says so: all in one Scrapy process, whose reactor starts only once."""
     process = AsyncCrawlerProcess(settings)
-    rounds: list[list[dict[str, Any]]] = []
+    rounds: list[list[dict[str, Any]]] = [[], []]
 
     async def both_rounds() -> None:
         from twisted.internet import reactor  # installed by AsyncCrawlerProcess
 
         try:
-            for _ in range(2):
-                rows = await crawl_round(process, settings, names)
-                rounds.append(rows)
-                if len(rounds) == 1 and all(row.get("id") for row in rows):
-                    between(rows)
-                else:
-                    break
+            rounds[0] = await crawl_round(process, settings, names)
+            if between(rounds[0], len(names)):
+                rounds[1] = await crawl_round(process, settings, names)
         finally:
             if reactor.running:
                 reactor.stop()
 
     deferred_from_coro(both_rounds())
     process.start(stop_after_crawl=False)
-    while len(rounds) < 2:
-        rounds.append([])
     return rounds[0], rounds[1]
 
 
