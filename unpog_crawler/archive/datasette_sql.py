@@ -158,7 +158,19 @@ ORDER BY c.at, c.id
 """
 
 
-def canned_queries() -> dict[str, dict[str, str]]:
+# Canned queries whose SQL is long enough to push their form and rows off the first screen:
+# Datasette shows their SQL behind a "show" link instead.
+LONG_SQL = ("article_history", "search_latest", "search_all_versions", "search_all_versions_ranked")
+
+
+def canned_queries() -> dict[str, dict[str, Any]]:
+    queries = _canned_queries()
+    for name in LONG_SQL:
+        queries[name]["hide_sql"] = True
+    return queries
+
+
+def _canned_queries() -> dict[str, dict[str, Any]]:
     return {
         "article_history": {
             "title": "Article history",
