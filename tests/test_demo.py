@@ -328,6 +328,8 @@ def page_text(browser: Chromium) -> str:
 def test_datasette_index_and_a_table_show_their_data_first(browse, browser):
     browser.open(f"{browse}/")
     assert "UNPOG news archive" in page_text(browser)
+    browser.open(f"{browse}/demo")
+    assert "Article history" in page_text(browser)  # the canned queries are listed
     browser.open(f"{browse}/demo/versions")
     shown = browser.evaluate(
         """({rowTop: document.querySelector('table.rows-and-columns tbody tr')
@@ -340,6 +342,8 @@ def test_datasette_index_and_a_table_show_their_data_first(browse, browser):
     assert shown["folded"], "the column descriptions are folded away"
     assert shown["rowTop"] < shown["screen"], "the first row is on the first screen"
     assert "What its 32 columns mean" in page_text(browser)
+    assert browser.evaluate("document.querySelector('.message-error')") is None
+    assert browser.page_errors() == []
 
 
 @needs_chromium
