@@ -3,7 +3,8 @@
 The README's schema section is this output; a test keeps the two equal, so the
 documentation cannot drift from the schema. After a schema change, run
 `python -m unpog_crawler.archive.schema_doc --write README.md` and
-`python -m unpog_crawler.archive.schema_doc --write-metadata archive/metadata.yml`.
+`python -m unpog_crawler.archive.datasette --write archive/metadata.yml` (Datasette's
+metadata is generated from the same descriptions: `unpog_crawler.archive.datasette`).
 """
 
 from __future__ import annotations
@@ -42,43 +43,8 @@ def write_into(path: Path) -> None:
     path.write_text(before + schema_markdown() + after, encoding="utf-8")
 
 
-def _block_dumper() -> type:
-    import yaml
-
-    class BlockDumper(yaml.SafeDumper):
-        """Writes multi-line strings (canned SQL) as readable `|` blocks."""
-
-    def represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-        style = "|" if "\n" in value else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-    BlockDumper.add_representer(str, represent_str)
-    return BlockDumper
-
-
-def sync_metadata(path: Path) -> None:
-    """Copy every table's and column's description into Datasette's metadata.yml, keeping
-    its other keys (titles, facets, queries) and its leading comment block."""
-    import yaml  # a development dependency (the `test` extra), needed only here
-
-    text = path.read_text(encoding="utf-8")
-    header = "".join(line for line in text.splitlines(keepends=True) if line.startswith("#"))
-    metadata = yaml.safe_load(text)
-    tables = metadata["databases"]["unpog"].setdefault("tables", {})
-    for name, description in TABLE_DOCS.items():
-        table = tables.setdefault(name, {"title": name.replace("_", " ").capitalize()})
-        table["description"] = description
-        table["columns"] = dict(COLUMN_DOCS.get(name, {}))
-    body = yaml.dump(
-        metadata, Dumper=_block_dumper(), sort_keys=False, allow_unicode=True, width=100
-    )
-    path.write_text(header + body, encoding="utf-8")
-
-
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--write"]:
         write_into(Path(sys.argv[2]))
-    elif sys.argv[1:2] == ["--write-metadata"]:
-        sync_metadata(Path(sys.argv[2]))
     else:
         print(schema_markdown())

@@ -2,10 +2,10 @@
 
 Each command is a thin layer: it checks its arguments, opens what it needs and calls the
 library (it never holds SQL: the archive does). One module per command group: `crawl`,
-`demo`, `research` (history, diff, search, changes, as-of, export, feed, stats), `capture`
-(verify, reparse, cdx) and `doctor`; `options` holds the options they share. Exit status:
-0 healthy, 1 when a crawl failed, was incomplete or hit errors, 2 on a usage error (bad
-option, unreadable archive).
+`demo`, `browse` (Datasette), `research` (history, diff, search, changes, as-of, export,
+feed, stats), `capture` (verify, reparse, cdx) and `doctor`; `options` holds the options
+they share. Exit status: 0 healthy, 1 when a crawl failed, was incomplete or hit errors, 2 on
+a usage error (bad option, unreadable archive).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import click
 
 from unpog_crawler import __version__
-from unpog_crawler.cli import capture, crawl, demo, doctor, research
+from unpog_crawler.cli import browse, capture, crawl, demo, doctor, research
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,5 +30,5 @@ def main() -> None:
 
 
 # Each command group lives in its own module, with `register(group)`.
-for _module in (crawl, demo, research, doctor, capture):
+for _module in (crawl, demo, browse, research, doctor, capture):
     _module.register(main)
