@@ -294,12 +294,20 @@ async def test_with_a_list_page_failing_the_archived_posts_no_list_showed_are_fe
 ):
     await crawl_adaptive(bare, db_path)
     on_page_2 = {f"/page/sub4_3_view.asp?sn={a.sn}" for a in bare.site.articles()[5:10]}
+    # A night later, the rotation picks the least recently fetched of the 12 listed posts
+    # (one): make it the oldest post, whose prev/next links lead nowhere near page 2 (a
+    # link to an archived post no list showed is followed, and could hide a missing
+    # re-check).
+    age_archive(db_path, NIGHT)
+    oldest = f"/page/sub4_3_view.asp?sn={bare.site.articles()[-1].sn}"
+    age_archive(db_path, timedelta(hours=1), urls=(oldest,))
     bare.site.fail("/page/sub4_3_list.asp?page=2", status=500)
     bare.site.requests.clear()
 
     row = await crawl_adaptive(bare, db_path)
 
     assert on_page_2 <= set(articles_asked(bare))
+    assert oldest in articles_asked(bare)
     assert (row["status"], row["complete"], row["removed"]) == ("finished", 0, 0)
     assert live_urls(db_path) >= on_page_2
 
@@ -392,15 +400,14 @@ async def test_a_shorter_max_age_fetches_posts_the_default_leaves(bare, db_path)
     stale = tuple(sorted(listed_posts(bare))[:4])
     age_archive(db_path, timedelta(days=8), urls=stale)
     bare.site.requests.clear()
-    await crawl_adaptive(bare, db_path)  # MAX_AGE 14: 8 days is not too long
-    default_asked = set(articles_asked(bare))
-    age_archive(db_path, timedelta(days=8), urls=stale)
+    await crawl_adaptive(bare, db_path)  # MAX_AGE 14: 8 days unverified is not too long
+    left = set(stale) - set(articles_asked(bare))  # the rotation may take one
+    assert len(left) >= len(stale) - 1
     bare.site.requests.clear()
 
     await crawl_adaptive(bare, db_path, UNPOG_REVISIT_MAX_AGE="7")
 
-    assert not set(stale) <= default_asked
-    assert set(stale) <= set(articles_asked(bare))
+    assert left <= set(articles_asked(bare))
 
 
 # --- unpog stats ----------------------------------------------------------------------------------
