@@ -73,12 +73,12 @@ class Revisits:
         listed = spider.listed_urls
         order = list(getattr(spider, "archived_urls", ()))  # archive order (by id)
         history = getattr(spider, "revisit_history", {})
-        known = [self.known_post(history[url]) for url in order if url in listed]
+        known = [self.known_post(history[url]) for url in order if url in listed and url in history]
         now = getattr(spider, "crawl_started_at", None)
         previous = getattr(spider, "previous_crawl_started_at", None)
         self.plan = plan_revisits(known, now, self.settings, previous) if known else _EMPTY
         if known:
-            spider.logger.info("Crawl %s", self.plan.summary(as_utc(now)))
+            spider.logger.info("%s", self.plan.summary(as_utc(now)))
             spider.logger.info("Revisits by reason: %s", self.plan.counts)
         recheck = set(spider.known_urls()) | self.linked
         unlisted = [url for url in order if url not in listed and url in recheck]
