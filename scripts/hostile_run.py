@@ -43,6 +43,8 @@ from unpog_crawler.replica.server import ReplicaServer, serve  # noqa: E402
 
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli", "crawl", "--spider", "quarterly"]
 CRAWL_SETTINGS = [
+    # Every article, as the good crawl read them: the revisit policy would skip most.
+    "--full",
     "-s", "DOWNLOAD_DELAY=0",
     "-s", "AUTOTHROTTLE_ENABLED=False",
     "-s", "RETRY_TIMES=1",

@@ -33,6 +33,10 @@ TEST_SETTINGS: dict[str, Any] = {
     "RETRY_TIMES": 2,
     "DOWNLOAD_TIMEOUT": 10,
     "LOG_LEVEL": "WARNING",
+    # Tests of other behaviour re-crawl seconds after a crawl and expect every edit to be
+    # seen: they fetch every post, as `unpog crawl --full` does. The revisit policy's own
+    # tests (test_revisit_crawl.py) crawl with the default, adaptive.
+    "UNPOG_REVISIT": "all",
 }
 
 

@@ -58,6 +58,9 @@ def archive_file(tmp_path: Path) -> Path:
         ("UNPOG_HEALTH_MAX_PARSE_FAILURE_SHARE=2", ("PARSE_FAILURE_SHARE", "at most 1")),
         ("UNPOG_RECHECK_KNOWN=perhaps", ("UNPOG_RECHECK_KNOWN", "True or False")),
         ("UNPOG_BASE_URL=ftp://unpog.org", ("UNPOG_BASE_URL", "http")),
+        ("UNPOG_REVISIT=sometimes", ("UNPOG_REVISIT", "adaptive")),
+        ("UNPOG_REVISIT_MAX_AGE=0", ("UNPOG_REVISIT_MAX_AGE", "1 to 366 days")),
+        ("UNPOG_REVISIT_BUDGET=ten", ("UNPOG_REVISIT_BUDGET", "a share (e.g. 10%)")),
     ],
 )
 def test_bad_setting_values_are_one_line_and_touch_nothing(replica, archive_file, setting, words):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from scrapy.utils.conf import build_component_list
 
+from unpog_crawler import health
 from unpog_crawler.cli.crawl import project_settings
+from unpog_crawler.pipelines import RECORDED_SETTINGS
 
 
 def test_defaults_are_polite_to_the_live_site():
@@ -39,3 +41,23 @@ def test_spider_middlewares_with_nothing_to_catch_are_off():
     assert "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware" not in enabled
     assert "scrapy.spidermiddlewares.httperror.HttpErrorMiddleware" in enabled
     assert "scrapy.spidermiddlewares.referer.RefererMiddleware" in enabled
+
+
+def test_the_revisit_policy_is_on_by_default_and_recorded_on_each_crawl_row():
+    settings = project_settings({})
+
+    assert settings.get("UNPOG_REVISIT") == "adaptive"
+    assert float(settings.get("UNPOG_REVISIT_MAX_AGE")) == 14
+    assert settings.get("UNPOG_REVISIT_BUDGET") == "auto"
+    assert {"UNPOG_REVISIT", "UNPOG_REVISIT_MAX_AGE", "UNPOG_REVISIT_BUDGET"} <= set(
+        RECORDED_SETTINGS
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("UNPOG_REVISIT", "some"), ("UNPOG_REVISIT_MAX_AGE", "1e9"), ("UNPOG_REVISIT_BUDGET", "-3")],
+)
+def test_bad_revisit_settings_are_refused_before_the_crawl(name, value):
+    with pytest.raises(health.BadSetting, match=f"^bad setting {name}="):
+        health.check_settings(project_settings({name: value}))

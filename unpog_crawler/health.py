@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from unpog_crawler import revisit, site
 from unpog_crawler import settings as defaults
-from unpog_crawler import site
 from unpog_crawler.items import ArticleRecord
 
 __all__ = [
@@ -186,7 +186,7 @@ class BadSetting(ValueError):
 
 @dataclass(frozen=True)
 class _Spec:
-    kind: str  # "int", "float", "bool", "url", "text"
+    kind: str  # "int", "float", "bool", "url", "text", "revisit"
     low: float | None = None
     high: float | None = None
 
@@ -223,11 +223,21 @@ SETTING_SPECS: dict[str, _Spec] = {
     "UNPOG_ROBOTS_MAX_SIZE": _Spec("int", 500 * 1024),  # RFC 9309: at least 500 KiB
     "ROBOTSTXT_OBEY": _Spec("bool"),
     "AUTOTHROTTLE_ENABLED": _Spec("bool"),
+    # Checked by the revisit policy's own parsers (revisit.RevisitSettings).
+    "UNPOG_REVISIT": _Spec("revisit"),
+    "UNPOG_REVISIT_MAX_AGE": _Spec("revisit"),
+    "UNPOG_REVISIT_BUDGET": _Spec("revisit"),
 }
 
 
 def _check_value(name: str, value: Any, spec: _Spec) -> None:
     shown = f"{name}={value!r}"
+    if spec.kind == "revisit":
+        try:
+            revisit.SETTING_PARSERS[name](value)
+        except ValueError as error:  # already one line naming the setting
+            raise BadSetting(str(error)) from None
+        return
     if spec.kind in ("url", "text"):
         if not isinstance(value, str) or not value.strip():
             raise BadSetting(f"bad setting {shown}: give a non-empty value")

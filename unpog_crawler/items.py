@@ -8,7 +8,10 @@ page that could not be fetched or parsed). The pipeline hands each to the archiv
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # parse/ imports this module: the name only, for the annotation
+    from unpog_crawler.parse.list_rows import ListRow
 
 KINDS = ("welcome_note", "article", "issue_page")
 
@@ -92,9 +95,11 @@ class NotAnArticle:
 
 @dataclass(frozen=True)
 class ListPageAnswer:
-    """A list page read: the canonical URLs it links, and the answer's validators.
+    """A list page read: the canonical URLs it links, the answer's validators, and what its
+    row of each post shows (title, dates, counters: the revisit policy's hints).
 
-    `not_modified` is a 304 whose links are the ones stored with the validators sent.
+    `not_modified` is a 304 whose links are the ones stored with the validators sent (and
+    no rows: the page is as it was).
     """
 
     url: str  # canonical URL of the list page
@@ -104,6 +109,7 @@ class ListPageAnswer:
     etag: str = ""
     last_modified: str = ""
     not_modified: bool = False
+    rows: tuple[ListRow, ...] = ()
 
 
 @dataclass(frozen=True)

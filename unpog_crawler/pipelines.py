@@ -47,6 +47,7 @@ from unpog_crawler.items import (
     StoredFile,
 )
 from unpog_crawler.parse import article as article_parser
+from unpog_crawler.parse.list_rows import ListRow
 from unpog_crawler.signals import archive_opened
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,9 @@ RECORDED_SETTINGS = (
     "DOWNLOAD_DELAY",
     "CONCURRENT_REQUESTS_PER_DOMAIN",
     "AUTOTHROTTLE_ENABLED",
+    "UNPOG_REVISIT",
+    "UNPOG_REVISIT_MAX_AGE",
+    "UNPOG_REVISIT_BUDGET",
 )
 
 
@@ -98,6 +102,9 @@ class ArchivePipeline:
         # Any makes the crawl incomplete, so that it removes nothing.
         self.not_archived: dict[str, str] = {}
         self.rereader: CaptureRereader | None = None
+        # What this crawl's list pages showed of each post: recorded with the post when it
+        # is fetched (the next crawl's hints are measured against it).
+        self.rows: dict[str, ListRow] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ArchivePipeline:
@@ -119,8 +126,9 @@ class ArchivePipeline:
         try:
             self._lock.enter_context(archive.lock())
             recorded = {name: settings.get(name) for name in RECORDED_SETTINGS}
+            started_at = utc_now()
             self.crawl_id = archive.start_crawl(
-                spider.name, settings.get("UNPOG_BASE_URL"), utc_now(), recorded
+                spider.name, settings.get("UNPOG_BASE_URL"), started_at, recorded
             )
         except (ArchiveError, sqlite3.Error):
             self._lock.close()
@@ -137,6 +145,10 @@ class ArchivePipeline:
         spider.http_validators = archive.validators(spider.name)
         spider.list_page_validators = archive.list_page_validators(spider.name)
         spider.stored_list_links = archive.list_page_links  # read on a list page's 304
+        # What the revisit policy plans from: each post's history, and the crawl's times.
+        spider.revisit_history = archive.known_posts(spider.name)
+        spider.crawl_started_at = started_at
+        spider.previous_crawl_started_at = archive.previous_crawl_start(spider.name, self.crawl_id)
         self.archived = set(spider.archived_urls)
         # Rules over the bodies themselves (furniture that leaks whatever the markup).
         self.detectors = health.ContentDetectors(
@@ -158,7 +170,10 @@ class ArchivePipeline:
                 # Parsed before its list page was read, archived after: listed all the same
                 # (archived before it, record_list_page corrects the version instead).
                 item = dataclasses.replace(item, found_by="list")
-            outcome = self.write(item.url, archive.record_answer, crawl_id, item, utc_now(), name)
+            row = self.rows.get(item.url)
+            outcome = self.write(
+                item.url, archive.record_answer, crawl_id, item, utc_now(), name, row
+            )
             if outcome is not None:
                 self.detectors.add(item)
                 self.seen.add(item.url)
@@ -168,6 +183,8 @@ class ArchivePipeline:
         elif isinstance(item, ListPageAnswer):
             self.write(item.url, archive.record_list_page, crawl_id, item, name, utc_now())
             self.listed.update(item.views)
+            for row in item.rows:
+                self.rows.setdefault(row.url, row)
         elif isinstance(item, PageFetched):
             self.write(item.url, archive.record_page, crawl_id)
         elif isinstance(item, NotModified):
@@ -202,9 +219,9 @@ class ArchivePipeline:
             self.last_commit = time.monotonic()
 
     def record_not_modified(self, item: NotModified) -> None:
-        outcome = self.write(
-            item.url, self.archive.record_not_modified, self.crawl_id, item.url, utc_now()
-        )
+        row = self.rows.get(item.url)
+        record = self.archive.record_not_modified
+        outcome = self.write(item.url, record, self.crawl_id, item.url, utc_now(), row)
         if outcome is None:
             return
         if outcome == "unknown":  # a 304 for nothing we hold is no evidence of anything
@@ -246,6 +263,7 @@ class ArchivePipeline:
                 health=broken,
                 listed=len(self.listed),
                 gone=gone,
+                revisit=getattr(spider, "revisit_counts", None),
             )
             for url, why in sorted(getattr(spider, "list_pages_failed", {}).items()):
                 logger.warning("List page not read: %s (%s)", url, why)
@@ -313,12 +331,37 @@ def _baseline_listed(crawl: dict[str, Any] | None) -> int | None:
 
 def summary_counts(row: dict[str, Any]) -> str:
     complete = "complete" if row.get("complete") else "INCOMPLETE listing"
-    return (
+    counts = (
         f"{complete}; {row['articles_seen']} articles seen: {row['new']} new, "
         f"{row['changed']} changed, {row['unchanged']} unchanged, {row['removed']} removed, "
         f"{row['restored']} restored; {row['parse_failures']} parse failures, "
         f"{row['errors']} errors; {row['pages']} pages"
     )
+    revisits = revisit_summary(row)
+    return f"{counts}; {revisits}" if revisits else counts
+
+
+def revisit_summary(row: dict[str, Any]) -> str:
+    """What the crawl's revisit plan decided and since when every post is verified, e.g.
+    'listed archived posts: 20 due, 236 re-fetched, 2,764 skipped; every post verified
+    since 2025-03-01 02:00 UTC' (the parts the row has: crawls before 0010 have neither)."""
+    parts = []
+    if row.get("revisit_fetched") is not None:
+        text = (
+            f"listed archived posts: {row['revisit_due']:,} due, "
+            f"{row['revisit_fetched']:,} re-fetched, {row['revisit_skipped']:,} skipped"
+        )
+        if row.get("revisit_deferred"):
+            text += f" ({row['revisit_deferred']:,} due left to later crawls by the budget)"
+        parts.append(text)
+    if row.get("verified_since"):
+        parts.append(f"every post verified since {short_time(row['verified_since'])}")
+    return "; ".join(parts)
+
+
+def short_time(iso: str) -> str:
+    """'2025-03-01T02:00:07.123+00:00' -> '2025-03-01 02:00 UTC' (the archive's UTC times)."""
+    return f"{iso[:16].replace('T', ' ')} UTC" if len(iso) >= 16 else iso
 
 
 # --- Files (attachments and images) ------------------------------------------------------

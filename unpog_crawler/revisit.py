@@ -145,6 +145,14 @@ def parse_budget(value: Any) -> tuple[int | None, float | None]:
     return posts, None
 
 
+# Each setting's parser: ValueError (one line naming the setting) for a value that cannot work.
+SETTING_PARSERS = {
+    "UNPOG_REVISIT": parse_mode,
+    "UNPOG_REVISIT_MAX_AGE": parse_max_age,
+    "UNPOG_REVISIT_BUDGET": parse_budget,
+}
+
+
 # ---- times -------------------------------------------------------------------------------------
 
 

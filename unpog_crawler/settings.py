@@ -22,6 +22,14 @@ UNPOG_RECHECK_KNOWN = True
 # Re-crawls send If-None-Match / If-Modified-Since from each page's last answer, so an
 # unchanged article costs a 304 instead of a download.
 UNPOG_CONDITIONAL_REQUESTS = True
+# The revisit policy (unpog_crawler/revisit.py, docs/revisit-policy.md): every crawl reads every
+# list page and fetches every post it never archived and every archived post the lists no
+# longer show; of the archived, listed posts, "adaptive" fetches those likely to have changed
+# (list row hints, recent changes, the rotation) and "all" (`unpog crawl --full`) every one.
+UNPOG_REVISIT = "adaptive"
+UNPOG_REVISIT_MAX_AGE = 14  # days: the longest any listed post goes unverified
+# Posts a crawl may re-fetch early: a number, a share ("10%") or "auto" (the rotation + 30%).
+UNPOG_REVISIT_BUDGET = "auto"
 # Safety net against a paging bug that would link list pages forever.
 UNPOG_MAX_LIST_PAGES = 500
 # Processes that parse pages beside the crawl's own (unpog_crawler.parse.pool). "auto": one

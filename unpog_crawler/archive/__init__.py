@@ -9,8 +9,9 @@ times in (``utc_now()`` is there for them).
 
 A version is written only when a field of ``CONTENT_FIELDS`` changes (``content``). The
 ``Archive`` class is made of one part per room: the file and its lock (``file``), the crawl's
-writes (``writes``, ``files``, ``versions``), re-derived versions (``rederive``), the capture
-index (``captures``) and the researchers' reads (``reads``); the schema is ``schema``.
+writes (``writes``, ``files``, ``versions``, and the revisit policy's ``revisits``), re-derived
+versions (``rederive``), the capture index (``captures``) and the researchers' reads
+(``reads``); the schema is ``schema``.
 """
 
 from __future__ import annotations

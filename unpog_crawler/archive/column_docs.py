@@ -20,6 +20,11 @@ TABLE_DOCS: dict[str, str] = {
         "Each list page's last full answer: its validators and the links it gave, replayed "
         "when the server answers 304 so that a conditional re-crawl still sees every listing."
     ),
+    "list_rows": (
+        "What a list page showed of each post (title, dates, counters) when the post was last "
+        "fetched: a row that shows something else moves the post to the front of the next "
+        "crawl (the revisit policy's hints)."
+    ),
     "issues": "One row per issue of the Quarterly, built from articles.issue.",
     "files": (
         "Every attachment and image linked from an article: one row per URL and content "
@@ -103,6 +108,24 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "health": (
             "JSON list of the health rules the crawl broke, each {rule, message}; [] when "
             "healthy, NULL for crawls before 0003"
+        ),
+        "revisit_due": (
+            "Archived posts the lists showed that were due (hinted, at UNPOG_REVISIT_MAX_AGE "
+            "or past their revisit interval; all of them with UNPOG_REVISIT=all); NULL when "
+            "no plan was made (the crawl ended first, or crawls before 0010)"
+        ),
+        "revisit_fetched": (
+            "Archived posts the lists showed that the crawl asked for again (due, and the "
+            "rotation); a fetch that failed is also one of its errors"
+        ),
+        "revisit_skipped": (
+            "Archived posts the lists showed that the crawl left alone: still listed, never "
+            "removed for it"
+        ),
+        "revisit_deferred": "Due posts left to a later crawl by UNPOG_REVISIT_BUDGET",
+        "verified_since": (
+            "UTC time every live article of the spider was fetched since, after this crawl "
+            "(the oldest articles.last_seen); NULL for crawls before 0010"
         ),
     },
     "articles": {
@@ -209,6 +232,18 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "list_pages": "JSON list of the other list pages it linked (paging)",
         "crawl_id": "Crawl that stored this answer",
         "updated_at": "UTC time it was stored",
+    },
+    "list_rows": {
+        "url": "Canonical URL of the post (a view page, or a whole-issue page)",
+        "title": "The row's title (the link's text)",
+        "dates": "JSON list of the ISO dates the row shows, in page order",
+        "comments": "Comment counter the row shows; NULL when it shows none",
+        "attachments": "Attachment counter (or file icons) the row shows; NULL when none",
+        "views": "View counter the row shows (read, never a hint: every reader moves it)",
+        "crawl_id": "Crawl that recorded the row",
+        "recorded_at": (
+            "UTC time it was recorded: when the post was fetched, or when first listed"
+        ),
     },
     "crawl_problems": {
         "id": "Row number",

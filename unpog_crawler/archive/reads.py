@@ -305,7 +305,8 @@ class ResearchReads(ArchiveFile):
         return entries
 
     def stats(self) -> dict[str, Any]:
-        """Counts of articles, versions, changes and crawls, and the last crawl's row."""
+        """Counts of articles, versions, changes and crawls, when every live article was last
+        verified (`verified_since`: the oldest last fetch), and the last crawl's row."""
         one = self.db.execute(
             "SELECT "
             "(SELECT COUNT(*) FROM articles), "
@@ -314,10 +315,11 @@ class ResearchReads(ArchiveFile):
             "(SELECT COUNT(*) FROM versions), "
             "(SELECT COUNT(*) FROM crawls), "
             "(SELECT MIN(captured_at) FROM versions), "
-            "(SELECT MAX(captured_at) FROM versions)"
+            "(SELECT MAX(captured_at) FROM versions), "
+            "(SELECT MIN(last_seen) FROM articles WHERE status = 'live')"
         ).fetchone()
         names = ("articles", "live", "removed", "versions", "crawls", "first_capture")
-        stats = dict(zip((*names, "last_capture"), one, strict=True))
+        stats = dict(zip((*names, "last_capture", "verified_since"), one, strict=True))
         stats["changes"] = dict(
             self.db.execute(
                 "SELECT kind, COUNT(*) FROM changes GROUP BY kind ORDER BY kind"

@@ -430,4 +430,29 @@ def _m0009_parser_version(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE versions ADD COLUMN parser_version TEXT")
 
 
+REVISIT_COUNT_COLUMNS = ("revisit_due", "revisit_fetched", "revisit_skipped", "revisit_deferred")
+
+
+@migrations(name="0010_revisits")
+def _m0010_revisits(db: sqlite_utils.Database) -> None:
+    """The revisit policy (issue 16): what each crawl's plan decided and when every post was
+    last verified after it; and each post's list row as last recorded, whose changes are
+    hints. Crawls before: NULL."""
+    for column in REVISIT_COUNT_COLUMNS:
+        db.execute(f"ALTER TABLE crawls ADD COLUMN {column} INTEGER")
+    db.execute("ALTER TABLE crawls ADD COLUMN verified_since TEXT")
+    db.execute(
+        """CREATE TABLE list_rows (
+            url TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            dates TEXT NOT NULL DEFAULT '[]',
+            comments INTEGER,
+            attachments INTEGER,
+            views INTEGER,
+            crawl_id INTEGER NOT NULL REFERENCES crawls(id),
+            recorded_at TEXT NOT NULL
+        )"""
+    )
+
+
 KNOWN_MIGRATIONS = tuple(m.name for m in migrations._migrations)

@@ -15,14 +15,15 @@ from unpog_crawler.archive.content import (
 )
 from unpog_crawler.archive.errors import ArchiveError
 from unpog_crawler.archive.file import _waits_when_busy
-from unpog_crawler.archive.versions import VersionRows
+from unpog_crawler.archive.revisits import RevisitRows
 from unpog_crawler.items import ArticleRecord, ListPageAnswer
+from unpog_crawler.parse.list_rows import ListRow
 
 CRAWL_STATUSES = ("running", "finished", "failed", "interrupted", "degraded")
 PROBLEM_KINDS = ("error", "parse_failure")
 
 
-class CrawlWrites(VersionRows):
+class CrawlWrites(RevisitRows):
     """What a crawl writes: its row, its pages, its articles, its problems and its end, each
     page one unit of work; and what the crawl reads back to plan its requests."""
 
@@ -128,9 +129,11 @@ class CrawlWrites(VersionRows):
             return outcome
 
     @_waits_when_busy
-    def record_not_modified(self, crawl_id: int, url: str, captured_at: str) -> str:
+    def record_not_modified(
+        self, crawl_id: int, url: str, captured_at: str, row: ListRow | None = None
+    ) -> str:
         """The server answered 304 for an archived article: a page fetched, the article
-        seen again, its content unchanged.
+        seen again, its content unchanged (and `row`, its list row this crawl, recorded).
 
         Returns 'unchanged', or 'unknown' when the archive holds no live article at `url`
         (the crawl then treats the answer as a failure, never as evidence).
@@ -145,6 +148,8 @@ class CrawlWrites(VersionRows):
             if cursor.rowcount != 1:
                 return "unknown"
             self._count(crawl_id, "articles_seen", "unchanged")
+            if row is not None:
+                self._record_row(crawl_id, row, captured_at)
         return "unchanged"
 
     @_waits_when_busy
@@ -173,10 +178,12 @@ class CrawlWrites(VersionRows):
     @_waits_when_busy
     def record_list_page(self, crawl_id: int, page: ListPageAnswer, spider: str, at: str) -> None:
         """One list page read: a page downloaded (or answered 304), its articles listed by
-        this crawl and, for a full answer, its links and validators stored in ONE
-        transaction, so that a later 304 can only replay the links of that very answer."""
+        this crawl, the rows of posts that have none recorded and, for a full answer, its
+        links and validators stored in ONE transaction, so that a later 304 can only replay
+        the links of that very answer."""
         with self._transaction():
             self._count(crawl_id, "pages")
+            self._insert_missing_rows(crawl_id, page.rows, at)
             listed = [(crawl_id, url) for url in page.views]
             self.db.conn.executemany(
                 "UPDATE articles SET last_listed_crawl_id = ? WHERE url = ?", listed
@@ -241,19 +248,26 @@ class CrawlWrites(VersionRows):
 
     @_waits_when_busy
     def record_answer(
-        self, crawl_id: int, record: ArticleRecord, captured_at: str, spider: str
+        self,
+        crawl_id: int,
+        record: ArticleRecord,
+        captured_at: str,
+        spider: str,
+        row: ListRow | None = None,
     ) -> str:
         """Everything one article page gives, in ONE transaction: the page count, its version
-        (if any), board fields and files, and the HTTP validators of the answer. Stored
-        apart, a crash could keep validators whose version was never written, and the next
-        crawl's 304 would then hide the change for good. Returns the outcome, as
-        record_article does."""
+        (if any), board fields and files, the HTTP validators of the answer and `row`, its
+        list row this crawl. Stored apart, a crash could keep validators (or a row) whose
+        version was never written, and the next crawl's 304 (or its plan) would then hide
+        the change for good. Returns the outcome, as record_article does."""
         with self._transaction():
             self._count(crawl_id, "pages")
             outcome = self.record_article(crawl_id, record, captured_at, spider)
             # Board fields and linked files (issue 3): may turn 'unchanged' into 'changed'.
             outcome = self.record_board_fields(crawl_id, record, captured_at, outcome)
             self.record_validators(record.url, record.etag, record.last_modified, captured_at)
+            if row is not None:
+                self._record_row(crawl_id, row, captured_at)
         return outcome
 
     @_waits_when_busy
@@ -299,8 +313,10 @@ class CrawlWrites(VersionRows):
         health: list[dict[str, str]] | None = None,
         listed: int | None = None,
         gone: Mapping[str, str] | None = None,
+        revisit: Mapping[str, int] | None = None,
     ) -> dict[str, Any]:
-        """Close a crawl, with its health verdict and the number of articles it listed.
+        """Close a crawl, with its health verdict, the number of articles it listed and what
+        its revisit plan decided (`revisit`: due, fetched, skipped, deferred; None: no plan).
 
         Removals are written only by a 'finished' crawl, in this one transaction: articles
         whose own page answered "gone" during the crawl (`gone`: url -> reason), and, when
@@ -345,6 +361,7 @@ class CrawlWrites(VersionRows):
                 for article_id, current_version in unseen:
                     article = {"id": article_id, "current_version": current_version}
                     self._remove(crawl_id, article, reason, finished_at)
+            self._record_revisits(crawl_id, crawl["spider"], revisit)
             self._assign_issues()
             self._compact_latest_fts()
             return self.crawl(crawl_id)

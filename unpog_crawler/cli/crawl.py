@@ -175,6 +175,12 @@ def summary_line(row: dict[str, Any]) -> str:
     help="Also ask for ids no list shows, until UNPOG_SWEEP_MAX_MISSES 'no such post' in a row.",
 )
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Fetch every archived post again (UNPOG_REVISIT=all), not only those the revisit "
+    "policy finds due.",
+)
+@click.option(
     "-s",
     "--set",
     "setting_options",
@@ -200,6 +206,7 @@ def crawl(
     db_path: str | None,
     spiders: tuple[str, ...],
     sweep: bool,
+    full: bool,
     setting_options: tuple[str, ...],
     log_level: str | None,
     report_path: Path | None,
@@ -216,6 +223,7 @@ def crawl(
     Examples:
       unpog crawl --base-url https://unpog.gabia.io -s DOWNLOAD_DELAY=5
       unpog crawl --db /var/lib/unpog/unpog.db --report /var/lib/unpog/last-run.json
+      unpog crawl --full   # every archived post again (after a parser change)
     """
     overrides: dict[str, Any] = parse_setting_options(setting_options)
     if base_url:
@@ -224,6 +232,8 @@ def crawl(
         overrides["UNPOG_ARCHIVE_DB"] = db_path
     if log_level:
         overrides["LOG_LEVEL"] = log_level.upper()
+    if full:
+        overrides["UNPOG_REVISIT"] = "all"
     overrides.update(terminal_overrides(overrides, sys.stderr.isatty()))
     settings = project_settings(overrides)
     check_settings(settings)

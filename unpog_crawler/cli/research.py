@@ -536,6 +536,7 @@ def stats(db_path: str, as_json: bool) -> None:
         f"changes:  {kinds}",
         f"crawls:   {numbers['crawls']}",
         f"captured: {numbers['first_capture'] or '-'} to {numbers['last_capture'] or '-'}",
+        f"verified: every live article fetched since {numbers['verified_since'] or '-'}",
     ]
     last = numbers["last_crawl"]
     if last:
@@ -545,6 +546,12 @@ def stats(db_path: str, as_json: bool) -> None:
             f"{last['pages']} pages, {last['errors']} errors, "
             f"{last['parse_failures']} parse failures"
         )
+        if last.get("revisit_fetched") is not None:
+            lines.append(
+                f"  revisits: of the archived posts it listed, {last['revisit_due']} due, "
+                f"{last['revisit_fetched']} re-fetched, {last['revisit_skipped']} skipped, "
+                f"{last['revisit_deferred']} deferred by the budget"
+            )
     click.echo("\n".join(lines))
 
 

@@ -3,6 +3,7 @@ from hrefs and from javascript: links and onclick handlers."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -13,16 +14,20 @@ from lxml.cssselect import CSSSelector
 
 from unpog_crawler import site
 from unpog_crawler.parse.decode import _parse_tree, decode_html
+from unpog_crawler.parse.list_rows import ListRow, rows_from_tree
 
 
 @dataclass(frozen=True)
 class PageLinks:
-    """Canonical URLs a list or view page links to, in page order, without repeats."""
+    """Canonical URLs a list or view page links to, in page order, without repeats; for a
+    list page (`find_links`), also what its row of each post shows (the revisit policy's
+    hints)."""
 
     views: tuple[str, ...] = ()
     issue_pages: tuple[str, ...] = ()
     list_pages: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    rows: tuple[ListRow, ...] = field(default=(), compare=False)
 
 
 @lru_cache(maxsize=256)
@@ -144,12 +149,16 @@ def find_links(
     headers: Mapping[str, str | bytes] | None = None,
     board: site.Board | None = None,
 ) -> PageLinks:
-    """Views, whole-issue pages and list pages of `board` that a page links to.
+    """Views, whole-issue pages and list pages of `board` that a list page links to, and
+    its rows (`list_rows`), from one parse.
 
     `board` defaults to the board the page's own URL belongs to.
     """
     doc = _parse_tree(decode_html(body, headers)[0]) if body and body.strip() else None
-    return _links_from_tree(doc, url, board)
+    links = _links_from_tree(doc, url, board)
+    if doc is None:
+        return links
+    return dataclasses.replace(links, rows=rows_from_tree(doc, url, board))
 
 
 def _links_from_tree(

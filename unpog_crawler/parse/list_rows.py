@@ -29,6 +29,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from itertools import pairwise
 from urllib.parse import urljoin, urlsplit
 
@@ -213,18 +214,29 @@ class _PageLinks:
         """(the post a plain link leads to, whether it leads to a list page of the board)."""
         if len(href) > site.MAX_LINK_CHARS:
             return None, False
-        absolute = urljoin(self.url, href)
-        parts = urlsplit(absolute)
-        if parts.scheme not in ("http", "https") or not site.is_site_host(
-            parts.netloc, self.netloc
-        ):
-            return None, False
-        canonical = site.canonical_url(absolute)
-        if self.board.owns_view(canonical):
-            return canonical, False
-        if self.board.section == site.SECTION and site.ISSUE_PAGE_RE.search(parts.path):
-            return canonical, False
-        return None, self.board.owns_list(canonical)
+        # An href with a path or a query resolves the same whatever the page's query (list
+        # pages differ by ?page=): the cache then serves every list page's repeated links.
+        parts = urlsplit(href)
+        base = self.url.split("?")[0] if parts.path or parts.query else self.url
+        return _resolved(href, base, self.board)
+
+
+@lru_cache(maxsize=8192)
+def _resolved(href: str, base: str, board: site.Board) -> tuple[str | None, bool]:
+    """_PageLinks._resolve, cached: a crawl reads the same paging links on every list page
+    (a parse of a list page spent most of its time here)."""
+    absolute = urljoin(base, href)
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or not site.is_site_host(
+        parts.netloc, urlsplit(base).netloc
+    ):
+        return None, False
+    canonical = site.canonical_url(absolute)
+    if board.owns_view(canonical):
+        return canonical, False
+    if board.section == site.SECTION and site.ISSUE_PAGE_RE.search(parts.path):
+        return canonical, False
+    return None, board.owns_list(canonical)
 
 
 # ---- one row ---------------------------------------------------------------------------------

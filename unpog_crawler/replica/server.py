@@ -125,8 +125,12 @@ class ReplicaSite:
         articles: tuple[Article, ...] | None = None,
         issue_pages: tuple[IssuePage, ...] | None = None,
         template_seed: int | None = None,
+        validators: bool = True,
     ) -> None:
         self._lock = threading.RLock()
+        # False: no page sends an ETag, and conditional requests get full answers, as from
+        # many classic ASP servers (the revisit policy's case, issue 16).
+        self.validators = validators
         self._style: TemplateStyle | None = None
         self.set_template_seed(template_seed)
         self._defaults = {a.sn: a for a in copy.deepcopy(articles or ARTICLES)}
@@ -286,7 +290,11 @@ class ReplicaSite:
         path, params = parts.path.lower(), query_params(parts.query)
         fault = self._injected_fault(path, params)
         if fault is None:
-            response = not_modified(self._route(path, params), if_none_match)
+            response = self._route(path, params)
+            if self.validators:
+                response = not_modified(response, if_none_match)
+            else:
+                response.headers.pop("ETag", None)
         else:
             response = self._faulty(fault, target, path, params)
         self.requests.append(method, target, response.status)

@@ -3,8 +3,9 @@
 A board (``site.Board``) is a list of posts with list pages and view pages. The engine owns
 everything that is the same on every board: list paging, view-link discovery (plain and
 ``javascript:`` links, via ``parse.find_links``), canonical URLs, the "no such post"
-answer, listing completeness, re-checks of archived articles, conditional requests, and the
-optional sweep for posts no list shows. A spider is a declaration of its boards::
+answer, listing completeness, re-checks of archived articles and the revisit policy (which
+archived posts a crawl asks for again, ``spiders/revisits.py``), conditional requests, and
+the optional sweep for posts no list shows. A spider is a declaration of its boards::
 
     class YouthSpider(BoardSpider):
         name = "youth"
@@ -41,6 +42,7 @@ from unpog_crawler.items import (
 )
 from unpog_crawler.parse import PageLinks
 from unpog_crawler.parse.pool import PageParser, ParserCrashed, worker_count
+from unpog_crawler.spiders.revisits import Revisits
 
 GONE_STATUSES = (404, 410)
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -106,6 +108,11 @@ class BoardSpider(scrapy.Spider):
         # reason, recorded as errors when the crawl ends (components write them here).
         spider.noted: dict[str, str] = {}
         spider.sweeper = None
+        spider.revisits = None
+        # Set by the archive pipeline when it opens: what the revisit plan reads.
+        spider.revisit_history = {}
+        spider.crawl_started_at = None
+        spider.previous_crawl_started_at = None
         crawler.signals.connect(spider.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.close_parser, signal=signals.spider_closed)
@@ -117,6 +124,7 @@ class BoardSpider(scrapy.Spider):
             health.check_settings(crawler.settings)
             spider.boards = spider.declare_boards(crawler.settings)
             spider.sweeper = Sweeper.from_settings(spider, crawler.settings)
+            spider.revisits = Revisits.from_settings(spider, crawler.settings)
             spider.parser = PageParser(worker_count(crawler.settings))
         except (health.BadSetting, ValueError) as error:
             spider.setting_problem = str(error)
@@ -147,10 +155,9 @@ class BoardSpider(scrapy.Spider):
         for board in self.boards:
             for request in self._list_requests([board.list_url(1)], board):
                 yield request
-        # Archived articles the lists no longer show are asked for again: only their own
-        # page can tell "deleted" (no such post, 404) from "merely unlisted".
-        for request in self._article_requests(tuple(self.known_urls())):
-            yield request
+        # Archived articles are asked for once the lists are read (spider_idle): the
+        # revisit plan's listed ones, and every one the lists no longer show (only its own
+        # page can tell "deleted", no such post or 404, from "merely unlisted").
 
     def known_urls(self) -> list[str]:
         """Live archived articles, handed over by the archive pipeline when it opened."""
@@ -190,11 +197,19 @@ class BoardSpider(scrapy.Spider):
         if self.parser is not None:
             self.parser.close()
 
+    @property
+    def revisit_counts(self) -> dict[str, int] | None:
+        """What the revisit plan decided (due, fetched, skipped, deferred), for the crawl row."""
+        return self.revisits.counts if self.revisits is not None else None
+
     def spider_idle(self, spider: scrapy.Spider) -> None:
-        """When the lists and articles are done, the sweep (if asked for) starts."""
-        if self.sweeper is None or self.setting_problem:
+        """When the lists and new articles are done, the archived ones are asked for (the
+        revisit plan); when those are done, the sweep (if asked for) starts."""
+        if self.setting_problem:
             return
-        requests = list(self.sweeper.start())
+        requests = list(self.revisits.start())
+        if not requests and self.sweeper is not None:
+            requests = list(self.sweeper.start())
         for request in requests:
             self.crawler.engine.crawl(request)
         if requests:
@@ -236,7 +251,9 @@ class BoardSpider(scrapy.Spider):
             links.list_pages,
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
+            rows=links.rows,
         )
+        self.revisits.add_rows(links.rows)
         yield from self._listed(url, links, response.meta["board"])
 
     def _replay_list(self, url: str, board: site.Board) -> Iterator[Any]:
@@ -358,7 +375,7 @@ class BoardSpider(scrapy.Spider):
         for url in urls:
             # Prev/next links name pages asked for already: dropping them here spares each
             # a trip through the spider middlewares to Scrapy's duplicate filter.
-            if url in self.requested or url in self.refused:
+            if url in self.requested or url in self.refused or self.revisits.waits(url):
                 continue
             absurd = absurd_id(url)
             if absurd:
@@ -367,6 +384,20 @@ class BoardSpider(scrapy.Spider):
                 yield PageProblem(url, "error", absurd)
                 continue
             # Below list pages, so the whole listing is read early and paging stays cheap.
+            yield self._request(url, self.parse_article_page, "article", priority=-1)
+
+    def archived_requests(self, urls: Iterable[str]) -> Iterator[scrapy.Request]:
+        """Requests for archived articles (the revisit plan's, and the re-checks) not asked
+        for yet; an id no post can have (archived before ids were checked) is an error of
+        the crawl, as a link to it is."""
+        for url in urls:
+            if url in self.requested or url in self.refused:
+                continue
+            absurd = absurd_id(url)
+            if absurd:
+                self.refused.add(url)
+                self.noted[url] = absurd
+                continue
             yield self._request(url, self.parse_article_page, "article", priority=-1)
 
     def _request(
