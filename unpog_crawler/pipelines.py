@@ -344,9 +344,11 @@ def summary_counts(row: dict[str, Any]) -> str:
 def revisit_summary(row: dict[str, Any]) -> str:
     """What the crawl's revisit plan decided and since when every post is verified, e.g.
     'listed archived posts: 20 due, 236 re-fetched, 2,764 skipped; every post verified
-    since 2025-03-01 02:00 UTC' (the parts the row has: crawls before 0010 have neither)."""
+    since 2025-03-01 02:00 UTC' (the parts the row has: crawls before 0010 have neither, a
+    first crawl no plan)."""
     parts = []
-    if row.get("revisit_fetched") is not None:
+    planned = (row.get("revisit_fetched") or 0) + (row.get("revisit_skipped") or 0)
+    if planned:  # a first crawl has no archived post to plan
         text = (
             f"listed archived posts: {row['revisit_due']:,} due, "
             f"{row['revisit_fetched']:,} re-fetched, {row['revisit_skipped']:,} skipped"

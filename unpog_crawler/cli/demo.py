@@ -128,7 +128,7 @@ def demo(db_path: str, port: int) -> None:
     if not second:
         click.echo("The demo stopped before its second crawl.", err=True)
         sys.exit(1)
-    click.echo("\nSecond crawl:")
+    click.echo("\nSecond crawl (every post fetched again, as `unpog crawl --full` does):")
     echo_rows(second)
     click.echo(found_text(db_path, story))
     click.echo(explore_hint(db_path, story.moment))
@@ -163,6 +163,9 @@ def demo_settings(base_url: str, db_path: str) -> dict[str, Any]:
         "CONCURRENT_REQUESTS": 8,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
         "LOG_LEVEL": "ERROR",
+        # Minutes apart, the second crawl would re-fetch only the posts due (the revisit
+        # policy: docs/revisit-policy.md); like `unpog crawl --full`, it fetches them all.
+        "UNPOG_REVISIT": "all",
     }
 
 
