@@ -91,7 +91,7 @@ async def test_verify_catches_a_flipped_byte(replica, db_path):
 @pytest_twisted.ensureDeferred
 async def test_verify_catches_a_truncated_file_and_a_missing_one(replica, db_path):
     await crawl(replica.base_url, db_path, UNPOG_WARC_MAX_SIZE=20_000)
-    files = sorted((db_path.parent / "warc").glob("*.warc.gz"))
+    files = sorted((db_path.parent / "unpog" / "warc").glob("*.warc.gz"))
     assert len(files) >= 2
     with files[0].open("r+b") as handle:
         handle.truncate(files[0].stat().st_size - 100)
@@ -101,7 +101,7 @@ async def test_verify_catches_a_truncated_file_and_a_missing_one(replica, db_pat
 
     assert result.returncode == 1
     assert "truncated" in result.stdout
-    assert f"warc/{files[-1].name}: missing (" in result.stdout
+    assert f"unpog/warc/{files[-1].name}: missing (" in result.stdout
 
 
 @pytest_twisted.ensureDeferred
@@ -311,7 +311,7 @@ async def test_cdx_lists_every_response_and_revisit_at_its_offset(replica, db_pa
         key, timestamp, fields = line.split(" ", 2)
         entry = json.loads(fields)
         assert key.startswith("1,0,0,127:") and len(timestamp) == 14
-        path = db_path.parent / "warc" / entry["filename"]
+        path = db_path.parent / "unpog" / "warc" / entry["filename"]
         with path.open("rb") as handle:
             handle.seek(int(entry["offset"]))
             record = next(iter(ArchiveIterator(handle)))

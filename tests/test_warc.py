@@ -23,7 +23,7 @@ WARCIO = [sys.executable, "-m", "warcio.cli"]
 
 
 def warc_files(db_path: Path) -> list[Path]:
-    return sorted((db_path.parent / "warc").glob("*.warc.gz"))
+    return sorted((db_path.parent / "unpog" / "warc").glob("*.warc.gz"))  # the archive's own
 
 
 def read_all(path: Path) -> list[dict[str, Any]]:
