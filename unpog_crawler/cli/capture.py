@@ -23,7 +23,7 @@ from unpog_crawler.capture.cdx import cdxj_lines
 from unpog_crawler.capture.read import RecordProblem, check_capture
 from unpog_crawler.capture.recover import index_leftovers, leftovers, record_spans
 from unpog_crawler.capture.reread import WarcReader, crawl_max_size, judge_page, stored_page
-from unpog_crawler.capture.write import warc_dir_for
+from unpog_crawler.capture.write import resolve_stored, warc_dir_for
 from unpog_crawler.cli import options as cli_options
 from unpog_crawler.parse import article as article_parser
 
@@ -310,23 +310,58 @@ def reparse(db_path: str, crawl_id: int | None) -> None:
 @db_option
 @crawl_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
-def cdx(db_path: str, crawl_id: int | None, output: str | None) -> None:
+@click.option(
+    "--collection",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="A pywb collection (`wb-manager init NAME` makes collections/NAME): write its index "
+    "and link this archive's WARC files into its archive/ folder.",
+)
+def cdx(db_path: str, crawl_id: int | None, output: str | None, collection: Path | None) -> None:
     """Write a CDXJ index of the captured responses and revisits, for replay tools.
 
-    Filenames are bare names, as pywb expects for a collection's archive/ folder.
+    Filenames are bare names, as pywb expects for a collection's archive/ folder. 304 Not
+    Modified answers stay in the WARC files but not in the index: a replay tool would serve
+    the empty 304 at that time and every later one, where the content is the last full
+    answer's. For the same reason, let pywb read this index, not its own (`wb-manager add`
+    indexes the 304s): --collection sets a collection up that way.
 
     \b
-    Example:
-      unpog cdx -o collections/unpog/indexes/unpog.cdxj
+    Examples:
+      unpog cdx -o index.cdxj
+      wb-manager init unpog && unpog cdx --collection collections/unpog && wayback
     """
     with open_archive(db_path, read_only=True) as archive:
-        lines = list(cdxj_lines(archive.captures(crawl_id=crawl_id)))
+        captures = list(archive.captures(crawl_id=crawl_id))
+        lines = list(cdxj_lines(captures))
+        files = sorted({resolve_stored(c["warc_file"], archive.path) for c in captures})
+    if collection is not None:
+        output = str(collection_index(collection, files))
     text = "".join(f"{line}\n" for line in lines)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"{len(lines)} CDXJ lines written to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def collection_index(collection: Path, warc_files: list[Path]) -> Path:
+    """Link the WARC files into a pywb collection's archive/ folder; return where its index
+    goes. Only this archive's files: another archive's (the demo's) stay out of it."""
+    folder = collection / "archive"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (collection / "indexes").mkdir(exist_ok=True)
+        for path in warc_files:
+            link = folder / path.name
+            if link.is_symlink() and link.resolve() == path.resolve():
+                continue
+            if link.exists() or link.is_symlink():
+                raise click.ClickException(f"{link} exists and is not {path}: not replaced")
+            link.symlink_to(path.resolve())
+    except OSError as error:
+        raise click.ClickException(f"cannot set up {collection}: {error}") from None
+    return collection / "indexes" / "unpog.cdxj"
 
 
 COMMANDS = (verify, reparse, cdx)
