@@ -69,6 +69,7 @@ async def test_verify_passes_an_intact_archive_and_logs_plainly_without_a_termin
     assert f"verified {count} records: all intact" in result.stdout
     assert f"verify: {count}/{count} records" in result.stderr  # the plain closing line
     assert "\r" not in result.stderr
+    assert "warning" not in result.stderr  # every record written is indexed
 
 
 @pytest_twisted.ensureDeferred
