@@ -6,6 +6,7 @@ Once the site has answered, the same errors are retried as any page's."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import sqlite3
 import subprocess
@@ -61,9 +62,12 @@ REASONS = {
 
 @pytest.mark.parametrize("kind", ["dns", "refused", "silent"])
 def test_a_site_that_cannot_be_reached_is_one_line_and_stops_the_run(kind, tmp_path):
-    db = tmp_path / "archive" / "unpog.db"
+    db, report = tmp_path / "archive" / "unpog.db", tmp_path / "run.json"
     with unreachable_site(kind) as base_url:
-        result = run("crawl", "--base-url", base_url, "--db", str(db), "-s", "DOWNLOAD_TIMEOUT=2")
+        result = run(
+            "crawl", "--base-url", base_url, "--db", str(db), "-s", "DOWNLOAD_TIMEOUT=2",
+            "--report", str(report),
+        )  # fmt: skip
 
     assert result.returncode == 1
     [line] = result.stdout.splitlines()  # every spider's summary, said once
@@ -74,6 +78,9 @@ def test_a_site_that_cannot_be_reached_is_one_line_and_stops_the_run(kind, tmp_p
     [log_file] = (tmp_path / "archive/unpog/logs").glob("*.log")
     assert str(log_file) in line
     assert "The site cannot be reached" in log_file.read_text()
+    written = json.loads(report.read_text())
+    assert REASONS[kind] in written["unreachable"] and written["exit_status"] == 1
+    assert [c["status"] for c in written["crawls"]] == ["failed", "not run", "not run", "not run"]
 
 
 def test_in_a_terminal_an_unreachable_site_shows_one_line_and_no_traceback(tmp_path):

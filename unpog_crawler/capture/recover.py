@@ -36,7 +36,8 @@ from unpog_crawler.capture.read import (
     parse_record,
     read_member,
 )
-from unpog_crawler.capture.write import parse_warc_name, resolve_stored, stored_name
+from unpog_crawler.capture.write import WARC_NAME, parse_warc_name, resolve_stored, stored_name
+from unpog_crawler.folders import warc_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def leftovers(archive: Archive, warc_dirs: Iterable[Path] = ()) -> list[Leftover
 def crawl_of_file(archive: Archive, path: Path) -> int | None:
     """The crawl of this archive that wrote the file, by its name; None when none did."""
     parsed = parse_warc_name(path.name)
-    if parsed is None:
+    if parsed is None or not _prefix_may_be(path.name, warc_prefix(archive.path)):
         return None
     crawl_id, opened = parsed
     try:
@@ -90,6 +91,13 @@ def crawl_of_file(archive: Archive, path: Path) -> int | None:
     if opened < started or (ended is not None and opened > ended + _NAME_TIME_SLACK):
         return None
     return crawl_id
+
+
+def _prefix_may_be(name: str, prefix: str) -> bool:
+    """A name with a token starts with its archive's prefix; one written before the archives
+    had their own (no token) starts with "unpog" whatever the archive."""
+    match = WARC_NAME.match(name)
+    return bool(match) and (match["prefix"] == prefix or not match["token"])
 
 
 def _time(value: str) -> datetime:

@@ -171,7 +171,8 @@ def _file_warnings(archive: Archive) -> list[str]:
     Worth knowing; not damage to what is indexed. Other archives' files are none of its
     business (archives made before each had its own folder shared one)."""
     warnings = []
-    repair = "`unpog verify --repair` or the next crawl indexes them"
+    repair = "a crawl was killed before indexing them (or one is running): `unpog verify "
+    repair += "--repair` or the next crawl indexes them"
     for leftover in leftovers(archive, [warc_dir_for(archive.path, None)]):
         spans = list(record_spans(leftover.path, leftover.start))
         if spans:
