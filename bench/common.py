@@ -317,7 +317,7 @@ def fresh_db(path: Path) -> Path:
     """`path` with no archive, lock or WARC files left from an earlier run."""
     for old in path.parent.glob(path.name + "*"):
         old.unlink()
-    warc = path.parent / "warc"
+    warc = path.with_suffix("") / "warc"
     if warc.is_dir():
         for old in warc.iterdir():
             old.unlink()

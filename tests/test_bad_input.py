@@ -74,6 +74,50 @@ def test_bad_setting_values_are_one_line_and_touch_nothing(replica, archive_file
     assert replica.site.requests.count() == 0  # not even robots.txt
 
 
+@pytest.mark.parametrize(
+    ("setting", "closest"),
+    [
+        ("UNPOG_DOWNLOAD_FILE=0", "UNPOG_DOWNLOAD_FILES"),
+        ("UNPOG_MAX_LIST_PAGE=3", "UNPOG_MAX_LIST_PAGES"),
+        ("UNPOG_HEALTH_MAX_ERROR=0", "UNPOG_HEALTH_MAX_ERRORS"),
+    ],
+)
+def test_a_misspelt_setting_is_refused_with_the_closest_name(
+    replica, archive_file, setting, closest
+):
+    before = digest(archive_file)
+
+    site = ["--base-url", replica.base_url]
+    result = run("crawl", *site, "--db", str(archive_file), *FAST, "-s", setting)
+
+    assert result.returncode == 2
+    misspelt = setting.split("=")[0]
+    assert_one_clear_line(result, f"unknown setting {misspelt}", f"did you mean {closest}?")
+    assert digest(archive_file) == before
+    assert replica.site.requests.count() == 0
+
+
+def test_a_misspelt_setting_is_refused_by_scrapy_crawl_and_the_doctor(replica, archive_file):
+    """The same check wherever settings come in: `scrapy crawl -s` and `unpog doctor -s`."""
+    before = digest(archive_file)
+    db = f"UNPOG_ARCHIVE_DB={archive_file}"
+    scrapy = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "quarterly", "-s", db, "-s", "UNPOG_TYPO=1"]
+        + ["-s", f"UNPOG_BASE_URL={replica.base_url}", "-s", "DOWNLOAD_DELAY=0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    doctor = run("doctor", "--base-url", replica.base_url, "-s", "UNPOG_BASE_ULR=x")
+
+    assert "Not crawling: unknown setting UNPOG_TYPO" in scrapy.stderr
+    assert doctor.returncode == 2
+    assert_one_clear_line(doctor, "unknown setting UNPOG_BASE_ULR", "did you mean UNPOG_BASE_URL?")
+    assert digest(archive_file) == before
+    assert replica.site.requests.count() == 0
+
+
 def test_unknown_spider_is_refused(replica, archive_file):
     before = digest(archive_file)
 

@@ -173,7 +173,7 @@ async def test_a_changed_attachment_is_a_new_file_and_a_new_version(replica, db_
     assert len(first) == 1 and len(files) == 2
     assert files[0]["sha256"] != files[1]["sha256"]
     assert files[1]["content_type"] == "application/pdf" and files[1]["size"] > 0
-    stored = db_path.parent / "files" / files[1]["path"]
+    stored = db_path.parent / "unpog" / "files" / files[1]["path"]
     assert stored.read_bytes().startswith(b"%PDF") and files[1]["sha256"] in stored.name
     change = rows(
         db_path,

@@ -46,7 +46,7 @@ def crawl_args(replica, db_path: Path, *extra: str) -> list[str]:
 
 
 def log_files(db_path: Path) -> list[Path]:
-    directory = db_path.parent / "logs"
+    directory = db_path.parent / "unpog" / "logs"
     return sorted(directory.iterdir()) if directory.is_dir() else []
 
 
@@ -80,7 +80,7 @@ def test_the_log_file_keeps_info_when_the_console_is_quiet(replica, db_path):
 
 
 def test_old_log_files_are_pruned_to_UNPOG_LOG_KEEP_per_spider(replica, db_path):
-    logs = db_path.parent / "logs"
+    logs = db_path.parent / "unpog" / "logs"
     logs.mkdir(parents=True)
     old = [logs / f"unpog-2020010{day}T000000Z-quarterly.log" for day in (1, 2, 3)]
     other = logs / "unpog-20200101T000000Z-another-spider.log"

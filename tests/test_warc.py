@@ -16,6 +16,7 @@ from conftest import crawl, wait_for_rows
 from warcio.archiveiterator import ArchiveIterator
 
 from unpog_crawler.archive import Archive
+from unpog_crawler.capture.write import WarcFiles
 from unpog_crawler.replica.server import ReplicaHandler, serve
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +24,7 @@ WARCIO = [sys.executable, "-m", "warcio.cli"]
 
 
 def warc_files(db_path: Path) -> list[Path]:
-    return sorted((db_path.parent / "warc").glob("*.warc.gz"))
+    return sorted((db_path.parent / "unpog" / "warc").glob("*.warc.gz"))  # the archive's own
 
 
 def read_all(path: Path) -> list[dict[str, Any]]:
@@ -251,3 +252,20 @@ def test_killing_a_crawl_mid_write_leaves_every_warc_file_readable(replica, db_p
         timeout=60,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_two_writers_of_the_same_crawl_id_in_one_folder_never_share_a_file(tmp_path):
+    """Two archives' crawl 1 (a shared UNPOG_WARC_DIR), or an archive made again under the
+    same name, open files in the same second: each gets its own, named after its archive."""
+    writers = [
+        WarcFiles(tmp_path, 1, 1024**2, {"software": "test"}, prefix)
+        for prefix in ("unpog", "unpog", "demo")
+    ]
+    placed = [writer.write([])[0] for writer in writers]  # each opens its file: a warcinfo
+    for writer in writers:
+        writer.close()
+
+    paths = [written.path for written in placed]
+    assert len(set(paths)) == 3
+    assert [p.name.split("-crawl1-")[0] for p in paths] == ["unpog", "unpog", "demo"]
+    assert all(len(read_all(path)) == 1 for path in paths)

@@ -15,9 +15,10 @@ clear line before anything touches the archive.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,8 +260,27 @@ def _check_value(name: str, value: Any, spec: _Spec) -> None:
         raise BadSetting(f"bad setting {shown}: must be at most {spec.high:g}")
 
 
+# Every UNPOG_* setting has a default in settings.py: any other UNPOG_* name is a typo.
+KNOWN_SETTINGS = frozenset(name for name in vars(defaults) if name.startswith("UNPOG_"))
+
+
+def unknown_setting_problem(names: Iterable[str]) -> str | None:
+    """One line for the first UNPOG_* name that is no setting, with the closest known name
+    (a misspelt setting would otherwise be ignored, and the crawl run without it)."""
+    for name in sorted(names):
+        if name.startswith("UNPOG_") and name not in KNOWN_SETTINGS:
+            close = difflib.get_close_matches(name, sorted(KNOWN_SETTINGS), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else "no UNPOG_* setting is close"
+            return f"unknown setting {name}: {hint} (the settings: docs/settings.md)"
+    return None
+
+
 def check_settings(settings: Any) -> None:
-    """Raise BadSetting (one line) for the first setting value that cannot work."""
+    """Raise BadSetting (one line) for an unknown UNPOG_* name, or for the first setting
+    value that cannot work."""
+    unknown = unknown_setting_problem(iter(settings))
+    if unknown:
+        raise BadSetting(unknown)
     for name, spec in SETTING_SPECS.items():
         value = settings.get(name)
         if value is None:

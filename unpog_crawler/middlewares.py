@@ -57,7 +57,6 @@ from unpog_crawler.capture.write import (
     SOFTWARE,
     WARCINFO_SETTINGS,
     CaptureSession,
-    WarcFiles,
     warc_date,
     warc_dir_for,
 )
@@ -175,6 +174,8 @@ class BoundedHTTPDownloadHandler(HTTP11DownloadHandler):
         )
 
     async def download_request(self, request: Request) -> Response:
+        # The WARC-Date of the exchange: now, when it is sent, after any download delay.
+        request.meta[SENT_AT_META] = warc_date(datetime.now(timezone.utc))
         try:
             return await super().download_request(request)
         except DownloadFailedError as error:
@@ -339,8 +340,9 @@ class WarcCaptureMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request, spider: Any = None) -> None:
-        # The WARC-Date of both records: when the request went out (a retry is a new copy).
-        request.meta[SENT_AT_META] = warc_date(datetime.now(timezone.utc))
+        # The WARC-Date is taken by the download handler when the request is sent, after the
+        # download delay; a retry (a copy) must not carry its earlier attempt's.
+        request.meta.pop(SENT_AT_META, None)
 
     def process_response(
         self, request: Request, response: Response, spider: Any = None
@@ -402,10 +404,10 @@ class WarcCaptureMiddleware:
             return None
         settings = self.crawler.settings
         directory = warc_dir_for(archive.path, settings.get("UNPOG_WARC_DIR"))
-        files = WarcFiles(
-            directory, crawl_id, settings.getint("UNPOG_WARC_MAX_SIZE"), self._info(crawl_id)
+        max_size = settings.getint("UNPOG_WARC_MAX_SIZE")
+        self.session = CaptureSession.start(
+            archive, crawl_id, directory, max_size, self._info(crawl_id)
         )
-        self.session = CaptureSession(archive, crawl_id, files)
         return self.session
 
     def _info(self, crawl_id: int) -> dict[str, str]:

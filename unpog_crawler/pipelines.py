@@ -7,12 +7,13 @@ close the crawl row with the truth about how the crawl ended.
 
 `ArchiveFilesPipeline` (attachments and images, with Scrapy's files machinery) runs before
 it: for each article it downloads every attachment and image on the site's own host, stores
-the bytes under `archive/files/` by their SHA-256 (`ab/ab12….pdf`: the same bytes are
-stored once, whatever their URL), and hands the article on with `downloads` filled in. The
-archive then records them in its `files` table; a file whose bytes change at the same URL
-becomes a new row there, and a new version of the article says `files` changed. Every
-linked file is downloaded on every crawl that reads the article: a changed PDF at an
-unchanged URL can only be seen by fetching it (FILES_EXPIRES caching would hide it).
+the bytes in the archive's files folder (`archive/unpog/files/`) by their SHA-256
+(`ab/ab12….pdf`: the same bytes are stored once, whatever their URL), and hands the article
+on with `downloads` filled in. The archive then records them in its `files` table; a file
+whose bytes change at the same URL becomes a new row there, and a new version of the article
+says `files` changed. Every linked file is downloaded on every crawl that reads the article:
+a changed PDF at an unchanged URL can only be seen by fetching it (FILES_EXPIRES caching
+would hide it).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from scrapy.pipelines.files import FilesPipeline
 
-from unpog_crawler import health, site
+from unpog_crawler import folders, health, site
 from unpog_crawler.archive import Archive, ArchiveError, CurrentParser, utc_now
 from unpog_crawler.capture.reread import CaptureRereader
 from unpog_crawler.items import (
@@ -370,11 +371,10 @@ def short_time(iso: str) -> str:
 
 
 def files_dir(settings: Any) -> Path:
-    """UNPOG_FILES_DIR, or files/ beside the archive database (archive/files/)."""
+    """UNPOG_FILES_DIR, or the archive's own files folder (archive/unpog/files/)."""
     configured = settings.get("UNPOG_FILES_DIR")
-    if configured:
-        return Path(configured).resolve()
-    return Path(settings.get("UNPOG_ARCHIVE_DB")).resolve().parent / "files"
+    db_path = settings.get("UNPOG_ARCHIVE_DB")
+    return folders.companion_dir(db_path, folders.FILES, configured).resolve()
 
 
 def linked_files(record: ArticleRecord) -> list[tuple[str, str, str]]:
@@ -432,7 +432,17 @@ class ArchiveFilesPipeline(FilesPipeline):
         pipeline = cls(str(files_dir(settings)), crawler=crawler)
         pipeline.max_size = settings.getint("UNPOG_FILES_MAX_SIZE")
         pipeline.base_url = settings.get("UNPOG_BASE_URL")
+        if not settings.get("UNPOG_FILES_DIR"):
+            crawler.signals.connect(pipeline.adopt_legacy_files, signal=archive_opened)
         return pipeline
+
+    def adopt_legacy_files(self, archive: Archive, crawl_id: int) -> None:
+        """An archive made before it had a folder of its own: its downloads join it there."""
+        store = Path(self.store.basedir)
+        try:
+            folders.adopt_legacy_files(archive.path, archive.stored_file_paths(), store)
+        except (OSError, ArchiveError, sqlite3.Error) as error:  # the crawl goes on without
+            logger.warning("Earlier downloads not linked into %s (%s)", store, error)
 
     def get_media_requests(self, item: Any, info: Any) -> list[Request]:
         if not isinstance(item, ArticleRecord):

@@ -151,6 +151,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's retries, but waiting as long as a server's Retry-After asks (RetryAfterMiddleware).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "unpog_crawler.middlewares.RetryAfterMiddleware": 550,
+    # Before the site's first answer, no answer at all means it cannot be reached: stop at
+    # once rather than retry every page (reach.py). Next to the retries, to see each failure.
+    "unpog_crawler.reach.FirstContactMiddleware": 560,
 }
 UNPOG_WARC_ENABLED = True
 UNPOG_WARC_DIR = ""  # empty: warc/ beside UNPOG_ARCHIVE_DB (archive/warc/)

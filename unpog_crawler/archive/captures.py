@@ -104,3 +104,24 @@ class CaptureIndex(ArchiveFile):
             "AND (:type IS NULL OR page_type = :type)",
             {"crawl": crawl_id, "type": page_type},
         ).fetchone()[0]
+
+    def warc_file_extents(self) -> list[dict[str, Any]]:
+        """Each WARC file the index names: where its last indexed record ends (`end`) and the
+        crawl that wrote that record; bytes past `end` were written but never indexed."""
+        return list(
+            self.db.query(
+                "SELECT warc_file, MAX(offset + record_length) AS end, "
+                "MAX(crawl_id) AS crawl_id FROM captures GROUP BY warc_file ORDER BY warc_file"
+            )
+        )
+
+    def capture_ids(self, record_ids: list[str]) -> dict[str, int]:
+        """captures.id of each WARC-Record-ID that is indexed."""
+        found: dict[str, int] = {}
+        for record_id in record_ids:
+            row = self.db.execute(
+                "SELECT id FROM captures WHERE record_id = ?", [record_id]
+            ).fetchone()
+            if row:
+                found[record_id] = row[0]
+        return found

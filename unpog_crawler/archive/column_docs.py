@@ -1,5 +1,5 @@
-"""What each table and column of the archive holds, in words (the README's schema section
-and Datasette's metadata are made from it: see `schema_doc`)."""
+"""What each table and column of the archive holds, in words (the schema section of
+docs/schema.md and Datasette's metadata are made from it: see `schema_doc`)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ TABLE_DOCS: dict[str, str] = {
     "issues": "One row per issue of the Quarterly, built from articles.issue.",
     "files": (
         "Every attachment and image linked from an article: one row per URL and content "
-        "(a file whose bytes change at the same URL gets a new row); stored under "
-        "archive/files/ by SHA-256 when downloaded."
+        "(a file whose bytes change at the same URL gets a new row); stored in the archive's "
+        "files folder (archive/unpog/files/ for archive/unpog.db) by SHA-256 when downloaded."
     ),
     "version_files": "Which files (files.id) each version of an article links.",
     "latest_versions": "Each live article with the fields of its latest version.",
@@ -39,7 +39,8 @@ TABLE_DOCS: dict[str, str] = {
     ),
     "removed_articles": "Articles gone from the site, with when, by which crawl and why.",
     "captures": (
-        "Index of every WARC record the crawls wrote (archive/warc/): one row per record, "
+        "Index of every WARC record the crawls wrote (archive/unpog/warc/ for "
+        "archive/unpog.db): one row per record, "
         "with where it lies in which file and the digests that `unpog verify` checks."
     ),
 }
@@ -157,7 +158,10 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "content_type": "HTTP Content-Type of the download; NULL when not downloaded",
         "size": "Size in bytes; NULL when not downloaded",
         "sha256": "SHA-256 of the bytes; NULL when not downloaded (off, failed or too large)",
-        "path": "Where the bytes are, relative to archive/files/; NULL when not downloaded",
+        "path": (
+            "Where the bytes are, relative to the archive's files folder (archive/unpog/files/); "
+            "NULL when not downloaded"
+        ),
         "first_seen": "UTC time this content was first seen at this URL",
         "first_crawl_id": "Crawl that first saw this content at this URL",
     },

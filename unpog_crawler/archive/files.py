@@ -55,6 +55,11 @@ class FileLinks(VersionRows):
             self._link_files(version["id"], file_ids)
         return outcome
 
+    def stored_file_paths(self) -> list[str]:
+        """Where every downloaded file lies, relative to the archive's files folder."""
+        rows = self.db.execute("SELECT DISTINCT path FROM files WHERE path IS NOT NULL")
+        return [row[0] for row in rows.fetchall()]
+
     def _link_files(self, version_id: int, file_ids: list[int]) -> None:
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO version_files (version_id, file_id) VALUES (?, ?)",

@@ -1,8 +1,8 @@
 """Render the archive's schema documentation (from `column_docs`) as Markdown.
 
-The README's schema section is this output; a test keeps the two equal, so the
+The schema section of docs/schema.md is this output; a test keeps the two equal, so the
 documentation cannot drift from the schema. After a schema change, run
-`python -m unpog_crawler.archive.schema_doc --write README.md` and
+`python -m unpog_crawler.archive.schema_doc --write docs/schema.md` and
 `python -m unpog_crawler.archive.datasette --write archive/metadata.yml` (Datasette's
 metadata is generated from the same descriptions: `unpog_crawler.archive.datasette`).
 """
@@ -36,7 +36,7 @@ def schema_markdown() -> str:
 
 
 def write_into(path: Path) -> None:
-    """Replace the schema section of a Markdown file (the README) with the current one."""
+    """Replace the schema section of a Markdown file (docs/schema.md) with the current one."""
     text = path.read_text(encoding="utf-8")
     before, rest = text.split(START, 1)
     after = rest.split(END, 1)[1]

@@ -1,4 +1,10 @@
-"""A CDXJ index of the captured responses and revisits, for replay tools (pywb)."""
+"""A CDXJ index of the captured responses and revisits, for replay tools (pywb).
+
+`304 Not Modified` answers (to the crawl's conditional requests) stay in the WARC files, as
+provenance of when the page was checked, but not in this index: a replay tool would serve
+the empty 304 for that time and every later one, "latest" included, where the content is
+the last full answer's.
+"""
 
 from __future__ import annotations
 
@@ -38,11 +44,16 @@ def _cdx_type_fields(capture: Mapping[str, Any]) -> dict[str, str]:
     return {"mime": mime, "status": str(capture["status"])}
 
 
+def replayable(capture: Mapping[str, Any]) -> bool:
+    """A response or revisit record a replay tool can serve: not a 304 answer."""
+    return capture["record_type"] in ("response", "revisit") and capture["status"] != 304
+
+
 def cdxj_lines(captures: Iterable[Mapping[str, Any]]) -> Iterator[str]:
-    """CDXJ lines of response and revisit records, sorted as replay tools need them."""
+    """CDXJ lines of the replayable records (`replayable`), sorted as replay tools need them."""
     lines = []
     for capture in captures:
-        if capture["record_type"] not in ("response", "revisit"):
+        if not replayable(capture):
             continue
         fields = {"url": capture["url"], **_cdx_type_fields(capture)}
         fields["digest"] = (capture["payload_digest"] or "").removeprefix("sha1:")

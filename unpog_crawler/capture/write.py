@@ -11,7 +11,10 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import logging
 import os
+import re
+import secrets
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,9 +33,11 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import BufferWARCWriter, WARCWriter
 
-from unpog_crawler import __version__
+from unpog_crawler import __version__, folders
 from unpog_crawler.archive import Archive
 from unpog_crawler.site import canonical_url
+
+logger = logging.getLogger(__name__)
 
 WARC_VERSION = "1.1"
 
@@ -69,8 +74,32 @@ def warc_date(moment: datetime) -> str:
 
 
 def warc_dir_for(db_path: str | Path, setting: str | None) -> Path:
-    """UNPOG_WARC_DIR, or warc/ beside the archive database when it is empty."""
-    return Path(setting) if setting else Path(db_path).parent / "warc"
+    """UNPOG_WARC_DIR, or the archive's own WARC folder (archive/unpog/warc/) when it is
+    empty."""
+    return folders.companion_dir(db_path, folders.WARC, setting)
+
+
+# `<prefix>-crawl<id>-<UTC time>-<token>-<serial>.warc.gz`: the prefix is the database's
+# name, the token random, so that neither two archives nor one archive whose crawl ids
+# started again (a new database of the same name) can write the same name. Names written
+# before had neither: `unpog-crawl<id>-<UTC time>-<serial>.warc.gz`.
+WARC_NAME = re.compile(
+    r"^(?P<prefix>.+?)-crawl(?P<crawl>\d+)-(?P<opened>\d{14})"
+    r"(?:-(?P<token>[0-9a-f]{8}))?-(?P<serial>\d{5})\.warc\.gz$"
+)
+
+
+def warc_file_name(prefix: str, crawl_id: int, opened: datetime, token: str, serial: int) -> str:
+    return f"{prefix}-crawl{crawl_id}-{opened:%Y%m%d%H%M%S}-{token}-{serial:05d}.warc.gz"
+
+
+def parse_warc_name(name: str) -> tuple[int, datetime] | None:
+    """(crawl id, UTC time the file was opened) of a name this project writes; else None."""
+    match = WARC_NAME.match(name)
+    if match is None:
+        return None
+    opened = datetime.strptime(match["opened"], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+    return int(match["crawl"]), opened
 
 
 @functools.lru_cache(maxsize=64)  # asked for every record; resolving paths is not free
@@ -159,19 +188,28 @@ class Written:
 
 
 class WarcFiles:
-    """The WARC files of one crawl: `unpog-crawl<id>-<UTC time>-<serial>.warc.gz`, each
-    starting with a warcinfo record and rolled over past `max_size` bytes.
+    """The WARC files of one crawl (`WARC_NAME`), each starting with a warcinfo record and
+    rolled over past `max_size` bytes.
 
     Each write is one os.write of whole gzip members on an append-only descriptor, with no
     buffer in this process: a crawl killed at any moment leaves every file readable up to
     its last complete record.
     """
 
-    def __init__(self, directory: Path, crawl_id: int, max_size: int, info: dict[str, str]):
+    def __init__(
+        self,
+        directory: Path,
+        crawl_id: int,
+        max_size: int,
+        info: dict[str, str],
+        prefix: str = "unpog",
+    ):
         self.directory = directory
         self.crawl_id = crawl_id
         self.max_size = max_size
         self.info = info
+        self.prefix = prefix
+        self.token = secrets.token_hex(4)
         self.builder = BufferWARCWriter(gzip=True, warc_version=WARC_VERSION)
         self.paths: list[Path] = []
         self._fd: int | None = None
@@ -197,11 +235,17 @@ class WarcFiles:
     def _open_next(self) -> Written:
         self.close()
         self.directory.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
-        name = f"unpog-crawl{self.crawl_id}-{stamp}-{len(self.paths):05d}.warc.gz"
-        path = self.directory / name
-        # O_EXCL: never append to, or clobber, a file another crawl wrote.
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        while True:
+            name = warc_file_name(
+                self.prefix, self.crawl_id, datetime.now(timezone.utc), self.token, len(self.paths)
+            )
+            path = self.directory / name
+            try:  # O_EXCL: never append to, or clobber, a file another crawl wrote
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND
+                self._fd = os.open(path, flags, 0o644)
+                break
+            except FileExistsError:  # one chance in 2**32 a second: draw another token
+                self.token = secrets.token_hex(4)
         self._size = 0
         self.paths.append(path)
         info = self.builder.create_warcinfo_record(name, self.info)
@@ -233,6 +277,26 @@ class CaptureSession:
         self.builder = files.builder
         self.records = 0
         self.revisits = 0
+
+    @classmethod
+    def start(
+        cls,
+        archive: Archive,
+        crawl_id: int,
+        directory: Path,
+        max_size: int,
+        info: dict[str, str],
+    ) -> CaptureSession:
+        """The capture of a crawl that starts now, into `directory`. First the records an
+        earlier crawl wrote but did not index (killed between the two) are indexed."""
+        from unpog_crawler.capture.recover import index_leftovers  # it reads what this writes
+
+        try:
+            index_leftovers(archive, [directory])
+        except Exception as error:  # never worth the crawl: verify --repair can do it later
+            logger.warning("WARC: records of an earlier crawl not indexed (%s)", error)
+        prefix = folders.warc_prefix(archive.path)
+        return cls(archive, crawl_id, WarcFiles(directory, crawl_id, max_size, info, prefix))
 
     def exchange(self, request: Request, response: Response, sent_at: str) -> None:
         url = response.url

@@ -21,8 +21,9 @@ import click
 from unpog_crawler.archive import Archive, ArchiveError, CurrentParser
 from unpog_crawler.capture.cdx import cdxj_lines
 from unpog_crawler.capture.read import RecordProblem, check_capture
+from unpog_crawler.capture.recover import index_leftovers, leftovers, record_spans
 from unpog_crawler.capture.reread import WarcReader, crawl_max_size, judge_page, stored_page
-from unpog_crawler.capture.write import resolve_stored
+from unpog_crawler.capture.write import resolve_stored, warc_dir_for
 from unpog_crawler.cli import options as cli_options
 from unpog_crawler.parse import article as article_parser
 
@@ -131,12 +132,9 @@ def verify_captures(archive: Archive, progress: Progress) -> tuple[list[str], li
     reader = WarcReader(archive.path)
     problems: list[str] = []
     missing: Counter[str] = Counter()
-    extents: dict[str, int] = {}
     try:
         for capture in archive.captures():
             name = capture["warc_file"]
-            end = capture["offset"] + capture["record_length"]
-            extents[name] = max(extents.get(name, 0), end)
             if name in missing or not reader.path(name).is_file():
                 missing[name] += 1
             else:
@@ -149,7 +147,7 @@ def verify_captures(archive: Archive, progress: Progress) -> tuple[list[str], li
     finally:
         reader.close()
     problems += [f"{name}: missing ({count} records indexed)" for name, count in missing.items()]
-    return problems, _file_warnings(archive, extents)
+    return problems, _file_warnings(archive)
 
 
 def _capture_problems(
@@ -166,38 +164,53 @@ def _capture_problems(
     return found
 
 
-def _file_warnings(archive: Archive, extents: Mapping[str, int]) -> list[str]:
-    """Bytes no record accounts for: a crawl killed between writing and indexing a record,
-    or a WARC file that is not in the index. Worth knowing; not damage to what is indexed."""
+def _file_warnings(archive: Archive) -> list[str]:
+    """What the index misses: records after the last indexed one of a file, or whole files,
+    that a crawl of this archive wrote (killed before indexing them: `--repair`, or the next
+    crawl, indexes them), and bytes after the last complete record (killed while writing it).
+    Worth knowing; not damage to what is indexed. Other archives' files are none of its
+    business (archives made before each had its own folder shared one)."""
     warnings = []
-    for name, end in sorted(extents.items()):
-        path = resolve_stored(name, archive.path)
-        if path.is_file() and path.stat().st_size > end:
-            extra = path.stat().st_size - end
-            warnings.append(f"{name}: {extra} bytes after the last indexed record")
-    folders = {resolve_stored(name, archive.path).parent for name in extents}
-    known = {resolve_stored(name, archive.path) for name in extents}
-    for folder in sorted(folders):
-        for path in sorted(folder.glob("*.warc.gz")):
-            if path not in known:
-                warnings.append(f"{path}: WARC file not in the captures index")
+    repair = "a crawl was killed before indexing them (or one is running): `unpog verify "
+    repair += "--repair` or the next crawl indexes them"
+    for leftover in leftovers(archive, [warc_dir_for(archive.path, None)]):
+        spans = list(record_spans(leftover.path, leftover.start))
+        if spans:
+            what = "records" if leftover.start else "records in a file the index lacks"
+            warnings.append(f"{leftover.name}: {len(spans)} {what} not indexed: {repair}")
+        end = spans[-1][0] + spans[-1][1] if spans else leftover.start
+        if leftover.path.stat().st_size > end:
+            extra = leftover.path.stat().st_size - end
+            warnings.append(f"{leftover.name}: {extra} bytes of an incomplete last record")
     return warnings
 
 
 @click.command()
 @db_option
-def verify(db_path: str) -> None:
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="First index the records a killed crawl wrote but did not index (takes the crawl lock).",
+)
+def verify(db_path: str, repair: bool) -> None:
     """Re-read every WARC record the archive indexes and check it against the index.
 
     Checks that each file exists, that each record's gzip member lies exactly at its
     indexed offset and length, that its id, type and URL are the indexed ones, and that its
-    block and payload digests match its bytes. Prints one line per problem.
+    block and payload digests match its bytes. Prints one line per problem, and a warning
+    for records this archive's crawls wrote that the index lacks (a crawl killed between
+    writing and indexing them): --repair, or the next crawl, indexes them.
 
     \b
     Exit status: 0 all records intact; 1 a file is missing or a record altered; 2 no archive.
-    Example:
+    Examples:
       unpog verify --db archive/unpog.db
+      unpog verify --repair
     """
+    if repair:
+        with open_archive(db_path) as archive, crawl_lock(archive):
+            indexed = index_leftovers(archive, [warc_dir_for(archive.path, None)])
+        click.echo(f"indexed {indexed} records the index lacked", err=True)
     with open_archive(db_path, read_only=True) as archive:
         progress = Progress("verify", archive.count_captures())
         problems, warnings = verify_captures(archive, progress)
@@ -298,23 +311,58 @@ def reparse(db_path: str, crawl_id: int | None) -> None:
 @db_option
 @crawl_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE.")
-def cdx(db_path: str, crawl_id: int | None, output: str | None) -> None:
+@click.option(
+    "--collection",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="A pywb collection (`wb-manager init NAME` makes collections/NAME): write its index "
+    "and link this archive's WARC files into its archive/ folder.",
+)
+def cdx(db_path: str, crawl_id: int | None, output: str | None, collection: Path | None) -> None:
     """Write a CDXJ index of the captured responses and revisits, for replay tools.
 
-    Filenames are bare names, as pywb expects for a collection's archive/ folder.
+    Filenames are bare names, as pywb expects for a collection's archive/ folder. 304 Not
+    Modified answers stay in the WARC files but not in the index: a replay tool would serve
+    the empty 304 at that time and every later one, where the content is the last full
+    answer's. For the same reason, let pywb read this index, not its own (`wb-manager add`
+    indexes the 304s): --collection sets a collection up that way.
 
     \b
-    Example:
-      unpog cdx -o collections/unpog/indexes/unpog.cdxj
+    Examples:
+      unpog cdx -o index.cdxj
+      wb-manager init unpog && unpog cdx --collection collections/unpog && wayback
     """
     with open_archive(db_path, read_only=True) as archive:
-        lines = list(cdxj_lines(archive.captures(crawl_id=crawl_id)))
+        captures = list(archive.captures(crawl_id=crawl_id))
+        lines = list(cdxj_lines(captures))
+        files = sorted({resolve_stored(c["warc_file"], archive.path) for c in captures})
+    if collection is not None:
+        output = str(collection_index(collection, files))
     text = "".join(f"{line}\n" for line in lines)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"{len(lines)} CDXJ lines written to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def collection_index(collection: Path, warc_files: list[Path]) -> Path:
+    """Link the WARC files into a pywb collection's archive/ folder; return where its index
+    goes. Only this archive's files: another archive's (the demo's) stay out of it."""
+    folder = collection / "archive"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (collection / "indexes").mkdir(exist_ok=True)
+        for path in warc_files:
+            link = folder / path.name
+            if link.is_symlink() and link.resolve() == path.resolve():
+                continue
+            if link.exists() or link.is_symlink():
+                raise click.ClickException(f"{link} exists and is not {path}: not replaced")
+            link.symlink_to(path.resolve())
+    except OSError as error:
+        raise click.ClickException(f"cannot set up {collection}: {error}") from None
+    return collection / "indexes" / "unpog.cdxj"
 
 
 COMMANDS = (verify, reparse, cdx)

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from scrapy.settings import Settings
 from scrapy.spiderloader import SpiderLoader
 from scrapy.utils.defer import deferred_from_coro
 
-from unpog_crawler import __version__, health, runlog
+from unpog_crawler import __version__, health, reach, runlog
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
 from unpog_crawler.cli.options import parse_setting_options
@@ -48,12 +49,13 @@ def project_settings(overrides: dict[str, Any]) -> Settings:
     settings = Settings()
     settings.setmodule(default_settings, priority="project")
     settings.update(overrides, priority="cmdline")
+    extensions = settings.getdict("EXTENSIONS")
+    extensions.setdefault(runlog.CONSOLE_EXTENSION, 500)
     if settings.getbool("UNPOG_PROGRESS"):
         # Added only when wanted: a disabled extension costs a warning in every cron mail.
-        extensions = settings.getdict("EXTENSIONS")
         extensions.setdefault(runlog.PROGRESS_EXTENSION, 500)
-        priority = settings.getpriority("EXTENSIONS") or "project"
-        settings.set("EXTENSIONS", extensions, priority=priority)
+    priority = settings.getpriority("EXTENSIONS") or "project"
+    settings.set("EXTENSIONS", extensions, priority=priority)
     return settings
 
 
@@ -88,14 +90,23 @@ def spider_names(settings: Settings) -> list[str]:
 
 
 def run_crawls(
-    settings: Settings, names: list[str], spider_args: dict[str, str] | None = None
+    settings: Settings,
+    names: list[str],
+    spider_args: dict[str, str] | None = None,
+    finished: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the spiders one after another (one archive has one writer); return their rows,
-    each with the path of its run's log file under `log_file` (None when there is none).
+    each with the path of its run's log file under `log_file` (None when there is none) and
+    why the site could not be reached under `unreachable` (None when it could). `finished`
+    is called with each row as soon as its spider ends. After Ctrl-C, or a site that cannot
+    be reached, the next spiders do not run (status "not run").
     `spider_args` go to every spider (`-a NAME=VALUE`), e.g. {"sweep": "1"}."""
     process = AsyncCrawlerProcess(settings)
     crawlers = [process.create_crawler(name) for name in names]
-    log_files: list[Path | None] = [None] * len(crawlers)
+    rows: list[dict[str, Any]] = [
+        {"spider": name, "status": "not run", "id": None, "log_file": None, "unreachable": None}
+        for name in names
+    ]
 
     async def crawl_in_turn() -> None:
         from twisted.internet import reactor  # installed by AsyncCrawlerProcess
@@ -103,21 +114,22 @@ def run_crawls(
         try:
             for index, (name, crawler) in enumerate(zip(names, crawlers, strict=True)):
                 with runlog.spider_log_file(settings, name) as log_file:
-                    log_files[index] = log_file
                     await process.crawl(crawler, **(spider_args or {}))
+                rows[index] = crawl_row(settings, name, crawler)
+                rows[index]["log_file"] = str(log_file) if log_file else None
+                rows[index]["unreachable"] = crawler.stats.get_value(reach.UNREACHABLE_STAT)
+                if finished is not None:
+                    finished(rows[index])
                 if crawler.stats.get_value("finish_reason") == "shutdown":
                     break  # Ctrl-C: do not start the next spider
+                if rows[index]["unreachable"]:
+                    break  # the same site for every spider
         finally:
             if reactor.running:
                 reactor.stop()
 
     deferred_from_coro(crawl_in_turn())
     process.start(stop_after_crawl=False)
-    rows = [
-        crawl_row(settings, name, crawler) for name, crawler in zip(names, crawlers, strict=True)
-    ]
-    for row, log_file in zip(rows, log_files, strict=True):
-        row["log_file"] = str(log_file) if log_file else None
     return rows
 
 
@@ -128,8 +140,11 @@ def crawl_row(settings: Settings, name: str, crawler: Any) -> dict[str, Any]:
         crawl_id = None
     if not crawl_id:
         return {"spider": name, "status": "failed", "id": None}
-    with Archive(settings.get("UNPOG_ARCHIVE_DB"), create=False) as archive:
-        return archive.crawl(crawl_id)
+    try:
+        with Archive(settings.get("UNPOG_ARCHIVE_DB"), create=False) as archive:
+            return archive.crawl(crawl_id)
+    except ArchiveError as error:  # the crawl wrote it; it cannot be read back now
+        return {"spider": name, "status": "unknown", "id": crawl_id, "problem": str(error)}
 
 
 def health_problems(row: dict[str, Any]) -> list[str]:
@@ -153,10 +168,24 @@ def exit_status(rows: list[dict[str, Any]]) -> int:
     return 0 if rows and all(crawl_is_healthy(row) for row in rows) else 1
 
 
-def summary_line(row: dict[str, Any]) -> str:
+def summary_line(row: dict[str, Any], base_url: str = "") -> str:
+    if row.get("unreachable"):
+        return unreachable_line(row, base_url)
+    if row.get("problem"):
+        return f"{row['spider']}: crawl {row['id']} cannot be read back: {row['problem']}"
     if row.get("id") is None:
         return f"{row['spider']}: did not start (see the log above)"
     return f"{row['spider']}: crawl {row['id']} {row['status']}, {summary_counts(row)}"
+
+
+def unreachable_line(row: dict[str, Any], base_url: str) -> str:
+    """The one line a run that could not reach the site prints (reach.py)."""
+    where = f"crawl {row['id']} failed" if row.get("id") is not None else "no crawl started"
+    log = f"; log: {row['log_file']}" if row.get("log_file") else ""
+    return (
+        f"cannot reach {base_url}: {row['unreachable']}. Nothing was crawled or removed "
+        f"({where}{log}). Offline? `unpog demo` crawls a local replica of the site."
+    )
 
 
 @click.command()
@@ -242,7 +271,13 @@ def crawl(
         check_report_path(report_path)
     check_archive(settings.get("UNPOG_ARCHIVE_DB"))
     started_at = utc_now()
-    rows = run_crawls(settings, names, {"sweep": "1"} if sweep else None)
+    base_url = settings.get("UNPOG_BASE_URL")
+    rows = run_crawls(
+        settings,
+        names,
+        {"sweep": "1"} if sweep else None,
+        finished=lambda row: click.echo(summary_line(row, base_url)),
+    )
     finish_run(settings, rows, report_path, started_at)
 
 
@@ -276,12 +311,10 @@ def check_report_path(path: Path) -> None:
 def finish_run(
     settings: Settings, rows: list[dict[str, Any]], report_path: Path | None, started_at: str
 ) -> None:
-    """Print one line per spider, point at the log of each unhealthy crawl, write the report,
-    and exit with the run's status."""
+    """Point at the log of each unhealthy crawl (each spider's summary line was printed as
+    it ended), write the report, and exit with the run's status."""
     for row in rows:
-        click.echo(summary_line(row))
-    for row in rows:
-        if not crawl_is_healthy(row) and row.get("log_file"):
+        if not crawl_is_healthy(row) and row.get("log_file") and not row.get("unreachable"):
             click.echo(f"{row['spider']}: log in {row['log_file']}", err=True)
     status = exit_status(rows)
     if report_path:
@@ -302,6 +335,7 @@ def build_report(
     db_path = Path(settings.get("UNPOG_ARCHIVE_DB")).resolve()
     with Archive(db_path, create=False) as archive:
         crawls = [crawl_report(archive, row) for row in rows]
+    unreachable = next((row["unreachable"] for row in rows if row.get("unreachable")), None)
     return {
         "format": REPORT_FORMAT,
         "unpog_crawler_version": __version__,
@@ -311,6 +345,7 @@ def build_report(
         "finished_at": finished_at,
         "healthy": status == 0,
         "exit_status": status,
+        "unreachable": unreachable,  # why the site could not be reached; None when it could
         "crawls": crawls,
     }
 
@@ -328,6 +363,7 @@ def crawl_report(archive: Archive, row: dict[str, Any]) -> dict[str, Any]:
         "problems_found": health_problems(row),
         "counts": {column: row.get(column, 0) for column in COUNT_COLUMNS},
         "log_file": row.get("log_file"),
+        "unreachable": row.get("unreachable"),
     }
     if "health" in row:  # the reliability checks' own verdict, where the archive has it
         entry["health"] = decode_json(row["health"])

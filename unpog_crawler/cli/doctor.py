@@ -24,7 +24,7 @@ from scrapy.settings import Settings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from unpog_crawler import health, site
+from unpog_crawler import health, reach, site
 from unpog_crawler import settings as defaults
 from unpog_crawler.cli.options import parse_setting_options
 from unpog_crawler.items import ArticleRecord, NotAnArticle
@@ -36,6 +36,7 @@ from unpog_crawler.spiders.boards import response_headers
 TIMEOUT = 30
 RUN_TIMEOUT = 300
 PREVIEW_CHARS = 70
+UNREACHABLE = "cannot reach"
 
 
 @dataclass
@@ -145,6 +146,9 @@ def fetch_pages(settings: Settings, articles: int) -> tuple[Page, list[Page]]:
     process.start()
     spider = crawler.spider
     assert spider.list_page is not None
+    unreachable = crawler.stats.get_value(reach.UNREACHABLE_STAT)
+    if unreachable:  # nothing was read: not a verdict on the parser (reach.py)
+        spider.list_page.error = f"{UNREACHABLE} {base_url}: {unreachable}"
     return spider.list_page, [spider.article_pages[url] for url in spider.article_urls]
 
 
@@ -157,6 +161,7 @@ class Report:
     # The crawl's rules across articles (furniture leaking into every body, ...).
     detectors: health.ContentDetectors = field(default_factory=health.ContentDetectors)
     broken_rules: list[dict[str, str]] = field(default_factory=list)
+    unreachable: str | None = None  # the site could not be reached: nothing was checked
 
     def add(self, line: str = "") -> None:
         self.lines.append(line)
@@ -181,6 +186,8 @@ def check_list(report: Report, page: Page) -> list[str]:
     if page.error:
         report.add(f"  PROBLEM  list page: {page.error}")
         report.broken("list page")
+        if page.error.startswith(UNREACHABLE):
+            report.unreachable = page.error
         return []
     links = find_links(page.body, page.url, page.headers)
     report.add(f"  article links   {len(links.views)}  e.g. {', '.join(links.views[:3]) or '-'}")
@@ -254,6 +261,11 @@ def check_across(report: Report) -> None:
 
 
 def verdict(report: Report) -> str:
+    if report.unreachable:
+        return (
+            f"Verdict: NOT CHECKED: {report.unreachable}. Nothing was read, so nothing is known "
+            "about the parser yet. Offline? `unpog demo` crawls a local replica of the site."
+        )
     if report.healthy:
         return (
             f"Verdict: HEALTHY: {report.articles_ok} articles parsed cleanly "
