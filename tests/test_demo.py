@@ -132,6 +132,13 @@ def test_the_demo_prints_what_changed_and_how_to_explore_it(demo):
         assert f": crawl {crawl_id} finished, complete;" in out
 
 
+def test_diff_names_a_change_of_files_alone(demo):
+    # The publication's only change is its PDF, replaced at the same link.
+    out = replay(demo, "unpog diff '/page/sub5_1_view.asp?BoardID=0007&sn=40' --db archive/demo.db")
+    assert "files: a linked file's bytes changed" in out
+    assert "body_text: unchanged" in out
+
+
 def test_the_demo_refuses_an_archive_that_holds_crawls(demo):
     result = subprocess.run(
         [*UNPOG, "demo"], cwd=demo.folder, capture_output=True, text=True, timeout=60

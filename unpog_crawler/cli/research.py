@@ -163,6 +163,13 @@ def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, An
     ]
 
 
+def files_changed(versions: tuple[dict[str, Any], dict[str, Any]]) -> bool:
+    """The newer version was written because a linked file's bytes changed (a version
+    whose only change is its files shows no field difference)."""
+    old, new = versions
+    return new["version"] == old["version"] + 1 and "files" in (new["changed_fields"] or [])
+
+
 def diff_counts(lines: list[str]) -> tuple[int, int]:
     added = sum(1 for line in lines if line.startswith("+") and not line.startswith("+++"))
     removed = sum(1 for line in lines if line.startswith("-") and not line.startswith("---"))
@@ -232,6 +239,7 @@ def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bo
         old, new = archive.version_pair(found["id"], v1, v2)
     body = body_diff(old, new)
     others = field_changes(old, new)
+    files = files_changed((old, new))
     if as_json:
         click.echo(
             to_json(
@@ -241,6 +249,7 @@ def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bo
                     "from": {k: old[k] for k in ("version", "captured_at", "crawl_id")},
                     "to": {k: new[k] for k in ("version", "captured_at", "crawl_id")},
                     "fields": others,
+                    "files_changed": files,
                     "body_diff": body,
                 }
             )
@@ -252,6 +261,8 @@ def diff(article: str, v1: int | None, v2: int | None, db_path: str, as_json: bo
         f"version {new['version']} ({new['captured_at']}, crawl {new['crawl_id']})",
     ]
     lines += [f"{c['field']}: {short(c['old'])} -> {short(c['new'])}" for c in others]
+    if files:
+        lines.append("files: a linked file's bytes changed (see `unpog history`, table files)")
     lines += [terminal_text(line) for line in body] or ["body_text: unchanged"]
     emit("\n".join(lines))
 

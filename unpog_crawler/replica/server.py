@@ -467,6 +467,9 @@ class ReplicaHandler(BaseHTTPRequestHandler):
     server_version = "Microsoft-IIS/8.5"
     sys_version = ""
     timeout = 15  # drop idle keep-alive connections so handler threads end
+    # Headers and body go out in two writes: with Nagle's algorithm each keep-alive answer
+    # waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: ReplicaServer
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
