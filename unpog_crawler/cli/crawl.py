@@ -26,7 +26,7 @@ from scrapy.utils.defer import deferred_from_coro
 from unpog_crawler import __version__, health, reach, runlog
 from unpog_crawler import settings as default_settings
 from unpog_crawler.archive import Archive, ArchiveError, utc_now
-from unpog_crawler.cli.options import parse_setting_options
+from unpog_crawler.cli.options import parse_setting_options, setting_option
 from unpog_crawler.pipelines import summary_counts
 
 REPORT_FORMAT = "unpog-crawl-report/1"
@@ -209,14 +209,7 @@ def unreachable_line(row: dict[str, Any], base_url: str) -> str:
     help="Fetch every archived post again (UNPOG_REVISIT=all), not only those the revisit "
     "policy finds due.",
 )
-@click.option(
-    "-s",
-    "--set",
-    "setting_options",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Any Scrapy setting, as with `scrapy crawl -s`.",
-)
+@setting_option("Any Scrapy setting, as with `scrapy crawl -s`.")
 @click.option(
     "-L",
     "--log-level",

@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 
 from unpog_crawler import health, reach, site
 from unpog_crawler import settings as defaults
-from unpog_crawler.cli.options import parse_setting_options
+from unpog_crawler.cli.options import parse_setting_options, setting_option
 from unpog_crawler.items import ArticleRecord, NotAnArticle
 from unpog_crawler.parse import find_links, parse_article
 from unpog_crawler.spiders.boards import response_headers
@@ -311,13 +311,8 @@ def register(group: click.Group) -> None:
     @click.option(
         "--delay", default=1.0, show_default=True, help="Seconds between requests (politeness)."
     )
-    @click.option(
-        "-s",
-        "--set",
-        "setting_options",
-        multiple=True,
-        metavar="NAME=VALUE",
-        help="A crawl setting to fetch with, as `unpog crawl -s` (e.g. DOWNLOAD_TIMEOUT=10).",
+    @setting_option(
+        "A crawl setting to fetch with, as `unpog crawl -s` (e.g. DOWNLOAD_TIMEOUT=10)."
     )
     def doctor(
         base_url: str, articles: int, delay: float, setting_options: tuple[str, ...]

@@ -28,6 +28,13 @@ def crawl_option(help_text: str) -> Callable[[Any], Any]:
     return click.option("--crawl", "crawl_id", type=ARCHIVE_NUMBER, metavar="N", help=help_text)
 
 
+def setting_option(help_text: str) -> Callable[[Any], Any]:
+    """`-s NAME=VALUE` (repeatable), a Scrapy setting as `scrapy crawl -s` takes it."""
+    return click.option(
+        "-s", "--set", "setting_options", multiple=True, metavar="NAME=VALUE", help=help_text
+    )
+
+
 def parse_setting_options(values: tuple[str, ...]) -> dict[str, str]:
     """`-s NAME=value` pairs, as `scrapy crawl` takes them."""
     parsed = {}

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from unpog_crawler.items import ArticleRecord, Attachment
+from unpog_crawler.items import CONTENT_FIELDS, ArticleRecord, Attachment
 from unpog_crawler.replica.pagemodel import (
     BODY_ROLES,
     ViewModel,
@@ -31,26 +31,8 @@ if TYPE_CHECKING:
     from unpog_crawler.replica.generated import TemplateStyle
     from unpog_crawler.replica.server import ReplicaSite
 
-# The record fields the truth covers (identity, then CONTENT_FIELDS of items.py).
-FIELDS = (
-    "url",
-    "source_id",
-    "section",
-    "board_id",
-    "kind",
-    "title",
-    "body_text",
-    "event_start",
-    "event_end",
-    "event_place",
-    "authors",
-    "footnotes",
-    "images",
-    "attachments",
-    "issue",
-    "published",
-    "place",
-)
+# The record fields the truth covers: identity, then the content fields a version keeps.
+FIELDS = ("url", "source_id", "section", "board_id", *CONTENT_FIELDS)
 BOARDS = ("0004", "0002", "0010", "0007", "youth")
 
 
