@@ -78,6 +78,9 @@ class _Builder:
 
     def flush(self) -> None:
         pieces, images = self._pieces, self._images
+        if not pieces and not images:  # most flushes: a block that held nothing
+            self._links, self._listed = [], False
+            return
         text = flatten_text("".join([p.text for p in pieces])) if pieces else ""
         if text or images:
             visible = [p for p in pieces if p.text.strip()]
@@ -95,8 +98,9 @@ class _Builder:
             )
         self._pieces, self._links, self._images, self._listed = [], [], [], False
 
-    def add(self, text: str | None, ctx: _Context, slot: tuple) -> None:
-        if text:
+    def add(self, text: str, ctx: _Context, slot: tuple) -> None:
+        # White space that would open a line is dropped: flattening strips it anyway.
+        if self._pieces or not text.isspace():
             self._pieces.append(_Piece(text, ctx.link is not None, ctx.heading, slot))
             self._listed = self._listed or ctx.listed
 
@@ -112,10 +116,12 @@ class _Builder:
             self.flush()
         if tag == "a" and el.get("href") is not None:
             self._links.append(Link(el.get("href", "").strip(), flatten_text(el.text_content())))
-        self.add(el.text, ctx, (el, _SLOT_TEXT))
+        if el.text:
+            self.add(el.text, ctx, (el, _SLOT_TEXT))
         for child in el:
             self.walk(child, ctx)
-            self.add(child.tail, ctx, (child, _SLOT_TAIL))
+            if child.tail:
+                self.add(child.tail, ctx, (child, _SLOT_TAIL))
         if tag in BLOCK_TAGS:
             self.flush()
 
