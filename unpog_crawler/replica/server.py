@@ -16,7 +16,6 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -34,6 +33,7 @@ from unpog_crawler.replica.content import (
 )
 from unpog_crawler.replica.faults import Fault
 from unpog_crawler.replica.generated import TemplateStyle
+from unpog_crawler.replica.request_log import RequestLog
 from unpog_crawler.replica.responses import (
     HTML_UTF8,
     Response,
@@ -59,45 +59,6 @@ class _Failure:
 
     def matches(self, path: str, params: dict[str, str]) -> bool:
         return path == self.path and all(params.get(k) == v for k, v in self.params.items())
-
-
-class RequestLog:
-    """Thread-safe log of (method, path+query, status), in the order requests were answered."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: list[tuple[str, str, int]] = []
-
-    def append(self, method: str, target: str, status: int) -> None:
-        with self._lock:
-            self._entries.append((method, target, status))
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def snapshot(self) -> list[tuple[str, str, int]]:
-        with self._lock:
-            return list(self._entries)
-
-    def count(self, fragment: str = "", status: int | None = None) -> int:
-        """How many logged requests have `fragment` in their target (and `status`, if given)."""
-        return sum(
-            1
-            for _, target, code in self.snapshot()
-            if fragment in target and (status is None or code == status)
-        )
-
-    def __iter__(self) -> Iterator[tuple[str, str, int]]:
-        return iter(self.snapshot())
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-    def __getitem__(self, index: int) -> tuple[str, str, int]:
-        with self._lock:
-            return self._entries[index]
 
 
 def query_params(query: str) -> dict[str, str]:
