@@ -35,11 +35,13 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert command in ci_lines
 
 
-def test_the_readme_installs_before_it_crawls_and_shows_the_demo_first():
-    """The first command a newcomer copies works offline; the demo comes before the live site."""
+def test_the_first_set_up_command_installs_and_runs_the_crawl_and_points_to_the_demo():
+    """The first command a newcomer copies runs the main job; offline, its one-line message
+    (shown in the README) sends them to the demo, which comes before the live-site reference."""
     first = next(line for line in README.splitlines() if line.startswith("python3 -m venv"))
-    assert "unpog crawl" not in first
-    assert README.index("unpog demo") < README.index("unpog crawl")
+    assert first.endswith("pip install -q -e . && .venv/bin/unpog crawl")
+    assert "Offline? `unpog demo` crawls a local replica of the site." in README
+    assert README.index("## Try it first: `unpog demo`") < README.index("## Crawl the live site")
 
 
 def test_every_unpog_setting_has_a_line_in_the_settings_doc():
