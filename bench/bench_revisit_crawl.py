@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import re
 import sqlite3
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -45,24 +44,14 @@ from bench.common import (  # noqa: E402
 from bench.serve_large import window_paging  # noqa: E402
 from unpog_crawler.replica import boards, templates  # noqa: E402
 from unpog_crawler.replica.boards import BoardFile, BoardState, Post  # noqa: E402
+from unpog_crawler.replica.nights import ARTICLE_PAGE, NIGHT, age_archive  # noqa: E402
 from unpog_crawler.replica.server import serve  # noqa: E402
 
 # Share of the posts each board holds (the Theme board 0003 is not crawled by default).
 BOARDS = {
     "0004": 0.32, "0002": 0.22, "quarterly": 0.16, "0010": 0.16, "0007": 0.09, "youth": 0.05,
 }  # fmt: skip
-ARTICLE_PAGE = re.compile(r"_view\.asp|/sub4_3_\d{4}_[a-z]+\.asp")
 FILES = ("/common/download.asp", "/upload/")
-NIGHT = timedelta(days=1)
-TIMES = (
-    ("articles", "first_seen"),
-    ("articles", "last_seen"),
-    ("versions", "captured_at"),
-    ("changes", "at"),
-    ("crawls", "started_at"),
-    ("crawls", "finished_at"),
-    ("list_rows", "recorded_at"),
-)
 WORK = Path("/tmp/unpog-bench/revisit-crawl")
 
 
@@ -119,25 +108,6 @@ class CachedBoards(BoardState):
         if key not in self._sorted:
             self._sorted[key] = super().posts(board, listed_only=listed_only)
         return self._sorted[key]
-
-
-# ---- the archive's clock ------------------------------------------------------------------------
-
-
-def age_archive(db: Path, by: timedelta) -> None:
-    """Move every time the archive keeps `by` into the past: its crawls ran then."""
-    with sqlite3.connect(db) as connection:
-        for table, column in TIMES:
-            rows = connection.execute(f"SELECT rowid, {column} FROM {table}").fetchall()
-            connection.executemany(
-                f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
-                [(earlier(value, by), rowid) for rowid, value in rows if value],
-            )
-    connection.close()
-
-
-def earlier(iso: str, by: timedelta) -> str:
-    return (datetime.fromisoformat(iso) - by).isoformat(timespec="seconds")
 
 
 # ---- crawls -------------------------------------------------------------------------------------

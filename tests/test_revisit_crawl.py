@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,22 +22,12 @@ from conftest import crawl, query
 
 from unpog_crawler import site
 from unpog_crawler.archive import Archive
+from unpog_crawler.replica.nights import ARTICLE_PAGE, NIGHT, age_archive
 from unpog_crawler.replica.server import ReplicaServer, ReplicaSite, serve
 from unpog_crawler.revisit import KnownPost, RevisitSettings, plan_revisits
 
 REPO = Path(__file__).resolve().parent.parent
 ADAPTIVE = {"UNPOG_REVISIT": "adaptive"}  # conftest's crawls fetch everything by default
-NIGHT = timedelta(days=1)
-ARTICLE_PAGE = re.compile(r"_view\.asp|/sub4_3_\d{4}_[a-z]+\.asp")
-# (table, column) of every time the archive keeps about its crawls and posts.
-TIMES = (
-    ("articles", "first_seen"),
-    ("articles", "last_seen"),
-    ("versions", "captured_at"),
-    ("changes", "at"),
-    ("crawls", "started_at"),
-    ("crawls", "finished_at"),
-)
 
 
 @pytest.fixture
@@ -50,30 +39,6 @@ def bare() -> Iterator[ReplicaServer]:
 
 async def crawl_adaptive(server: ReplicaServer, db_path: Path, **overrides) -> dict:
     return await crawl(server.base_url, db_path, **{**ADAPTIVE, **overrides})
-
-
-def age_archive(db_path: Path, by: timedelta, urls: tuple[str, ...] | None = None) -> None:
-    """Move times `by` into the past: the whole history (as if its crawls ran then), or
-    only when the posts at `urls` were last fetched."""
-    connection = sqlite3.connect(db_path)
-    try:
-        columns = TIMES if urls is None else (("articles", "last_seen"),)
-        for table, column in columns:
-            where = "" if urls is None else f" WHERE url IN ({', '.join('?' * len(urls))})"
-            rows = connection.execute(
-                f"SELECT rowid, {column} FROM {table}{where}", urls or ()
-            ).fetchall()
-            connection.executemany(
-                f"UPDATE {table} SET {column} = ? WHERE rowid = ?",
-                [(earlier(value, by), rowid) for rowid, value in rows if value],
-            )
-        connection.commit()
-    finally:
-        connection.close()
-
-
-def earlier(iso: str, by: timedelta) -> str:
-    return (datetime.fromisoformat(iso) - by).isoformat(timespec="seconds")
 
 
 def articles_asked(server: ReplicaServer) -> list[str]:
