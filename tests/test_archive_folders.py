@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import query
 from warcio.archiveiterator import ArchiveIterator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,14 +35,6 @@ def crawl(replica, db: Path, *extra: str, spider: str = "publications"):
                  *FAST, *extra)  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     return result
-
-
-def query(db: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    connection = sqlite3.connect(db)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def verify(db: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -170,7 +163,7 @@ def crawl_files(db: Path, crawl_id: int) -> list[Path]:
 
 
 def indexed_ids(db: Path, crawl_id: int) -> set[str]:
-    rows = query(db, "SELECT record_id FROM captures WHERE crawl_id = ?", (crawl_id,))
+    rows = query(db, "SELECT record_id FROM captures WHERE crawl_id = ?", crawl_id)
     return {record_id for (record_id,) in rows}
 
 

@@ -6,7 +6,6 @@ import gzip
 import hashlib
 import io
 import json
-import sqlite3
 import subprocess
 import sys
 import zlib
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted
-from conftest import crawl
+from conftest import crawl, query
 from warcio.archiveiterator import ArchiveIterator
 
 from unpog_crawler.archive import Archive, capture_time
@@ -33,21 +32,13 @@ def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([*UNPOG, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
 
 
-def query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
-
-
 def response_capture(db_path: Path, url_part: str) -> tuple[str, int, int]:
     """(file, offset, length) of the first full response whose URL has url_part."""
     (row,) = query(
         db_path,
         "SELECT warc_file, offset, record_length FROM captures "
         "WHERE record_type = 'response' AND url LIKE ? ORDER BY id LIMIT 1",
-        (f"%{url_part}%",),
+        f"%{url_part}%",
     )
     return row
 
@@ -177,7 +168,7 @@ async def test_reparse_rederives_exactly_the_versions_an_older_parser_got_wrong(
         "c.fetched_at, c.canonical_url, a.current_version "
         "FROM versions v JOIN captures c ON c.id = v.capture_id "
         "JOIN articles a ON a.id = v.article_id WHERE v.id > ? ORDER BY v.url",
-        (max(row[0] for row in before),),
+        max(row[0] for row in before),
     )
     assert [row[0] for row in new] == sorted(urls)
     for url, version, rederived, changed, body, captured_at, fetched_at, canonical, current in new:
@@ -270,11 +261,12 @@ async def test_reparse_of_an_old_crawl_does_not_roll_back_later_versions(replica
         db_path,
         "SELECT v.version, v.crawl_id, v.rederived, v.body_text = ? FROM versions v "
         "WHERE v.url = ? ORDER BY v.version",
-        (correct[url], url),
+        correct[url],
+        url,
     )
     # v3 re-derives crawl 1's capture; v2, from crawl 2, stays the current version.
     assert versions == [(1, 1, 0, 0), (2, 2, 0, 1), (3, 1, 1, 1)]
-    assert query(db_path, "SELECT current_version FROM articles WHERE url = ?", (url,)) == [(2,)]
+    assert query(db_path, "SELECT current_version FROM articles WHERE url = ?", url) == [(2,)]
 
 
 @pytest_twisted.ensureDeferred
@@ -444,7 +436,7 @@ async def test_reparse_never_archives_a_page_the_crawl_rejected(replica, db_path
     second = await crawl(replica.base_url, db_path, UNPOG_CONDITIONAL_REQUESTS=False)
     (reason,) = query(
         db_path, "SELECT reason FROM crawl_problems WHERE crawl_id = ? AND url = ?",
-        (second["id"], url),
+        second["id"], url,
     )[0]  # fmt: skip
     assert reason.startswith(why)
     before = query(db_path, "SELECT id, article_id, version, content_hash FROM versions")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import html
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,20 +19,12 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest_twisted
-from conftest import crawl
+from conftest import crawl, query
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 UNPOG = [sys.executable, "-m", "unpog_crawler.cli"]
 ARTICLE = "/page/sub4_3_view.asp?sn=72"
-
-
-def query(db_path: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    connection = sqlite3.connect(db_path)
-    try:
-        return connection.execute(sql, params).fetchall()
-    finally:
-        connection.close()
 
 
 def free_port() -> int:
@@ -85,7 +76,7 @@ async def test_a_url_answered_304_replays_its_content_in_pywb(replica, db_path, 
     [(checked_at,)] = query(
         db_path,
         "SELECT fetched_at FROM captures WHERE crawl_id = 2 AND url = ? AND status = 304",
-        (url,),
+        url,
     )  # the 304 exchange is kept: provenance of when the page was checked
     root = tmp_path / "pywb"
     root.mkdir()
